@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Writes fuzz seed inputs taken from the Linux captures in tests/captures/.
+
+    python3 fuzz/make_corpus.py [--captures DIR] [--corpus DIR] [--max N]
+
+For every frame of every capture it walks the headers (Ethernet, 802.1Q/802.1ad tags, ARP,
+IPv4, ICMP, UDP, TCP, VXLAN and the Ethernet frame inside it) and offers the bytes from each
+protocol's header onwards to that protocol's fuzz target, as a file named
+<capture>_<frame-number> (frame numbers count from 1, as tshark shows them; "_inner" is added
+for the frame inside a VXLAN packet and for the inner tag of a QinQ frame). Fragments of one
+IPv4 datagram are also reassembled, so the ICMP/UDP/TCP targets get the whole message; such a
+seed carries the number of the datagram's last fragment.
+
+Per target it keeps at most --max inputs (default 15): identical bytes are written once, and the
+inputs are chosen so that every distinct shape (ethertype chain, ICMP type/code, TCP flags and
+options, ...) is represented before a second input of the same shape. fuzz_pcap_reader gets a
+few of the small capture files whole.
+
+Other helpers put their own seeds in the same directories. This script deletes only files it
+wrote itself on an earlier run (listed in fuzz/corpus/.make_corpus_written), never others.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_IPV4 = 228
+
+ETH_IPV4, ETH_ARP, ETH_VLAN, ETH_QINQ, ETH_QINQ_OLD = 0x0800, 0x0806, 0x8100, 0x88A8, 0x9100
+VXLAN_PORT = 4789
+
+TARGETS = [
+    "fuzz_wire_ethernet",
+    "fuzz_wire_arp",
+    "fuzz_wire_vlan",
+    "fuzz_wire_ipv4",
+    "fuzz_wire_icmpv4",
+    "fuzz_wire_udp",
+    "fuzz_wire_tcp",
+    "fuzz_wire_vxlan",
+    "fuzz_describe",
+]
+PCAP_TARGET = "fuzz_pcap_reader"
+# Small whole files for the pcap reader: Ethernet and raw link types, short and long records.
+PCAP_SEEDS = ["arp.pcap", "udp.pcap", "ping_record_route.pcap", "raw_ip.pcap", "vlan.pcap"]
+MANIFEST = ".make_corpus_written"
+
+
+def read_pcap(path: Path) -> tuple[int, list[bytes]]:
+    """Returns (link type, frames) of a classic pcap file in either byte order."""
+    data = path.read_bytes()
+    if len(data) < 24:
+        raise ValueError(f"{path}: too short for a pcap header")
+    magic_le = struct.unpack_from("<I", data)[0]
+    if magic_le in (0xA1B2C3D4, 0xA1B23C4D):
+        order = "<"
+    elif struct.unpack_from(">I", data)[0] in (0xA1B2C3D4, 0xA1B23C4D):
+        order = ">"
+    else:
+        raise ValueError(f"{path}: not a pcap file")
+    link_type = struct.unpack_from(order + "I", data, 20)[0] & 0x0FFFFFFF
+    frames = []
+    at = 24
+    while at + 16 <= len(data):
+        incl_len = struct.unpack_from(order + "I", data, at + 8)[0]
+        at += 16
+        if at + incl_len > len(data):
+            raise ValueError(f"{path}: truncated record")
+        frames.append(data[at : at + incl_len])
+        at += incl_len
+    return link_type, frames
+
+
+class Seeds:
+    """Candidate inputs per target, each with a shape key for diversity."""
+
+    def __init__(self) -> None:
+        self.by_target: dict[str, list[tuple[str, str, bytes]]] = {t: [] for t in TARGETS}
+
+    def offer(self, target: str, name: str, shape: str, data: bytes) -> None:
+        if data:
+            self.by_target[target].append((name, shape, data))
+
+    def select(self, target: str, limit: int) -> list[tuple[str, bytes]]:
+        seen_bytes: set[bytes] = set()
+        unique = []
+        for name, shape, data in self.by_target[target]:
+            if data in seen_bytes:
+                continue
+            seen_bytes.add(data)
+            unique.append((name, shape, data))
+        # Rounds: first the first input of every shape, then second ones, and so on.
+        by_shape: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()
+        for name, shape, data in unique:
+            by_shape.setdefault(shape, []).append((name, data))
+        chosen: list[tuple[str, bytes]] = []
+        depth = 0
+        while len(chosen) < limit and any(len(v) > depth for v in by_shape.values()):
+            for entries in by_shape.values():
+                if depth < len(entries) and len(chosen) < limit:
+                    chosen.append(entries[depth])
+            depth += 1
+        return chosen
+
+
+def tcp_shape(seg: bytes) -> str:
+    if len(seg) < 20:
+        return "tcp-short"
+    flags = seg[13]
+    data_off = (seg[12] >> 4) * 4
+    kinds = []
+    i = 20
+    while i < min(data_off, len(seg)):
+        kind = seg[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        kinds.append(kind)
+        if i + 1 >= len(seg) or seg[i + 1] < 2:
+            break
+        i += seg[i + 1]
+    has_data = len(seg) > data_off
+    return f"tcp flags={flags:#x} opts={kinds} data={has_data}"
+
+
+class Walker:
+    def __init__(self, seeds: Seeds, capture: str) -> None:
+        self.seeds = seeds
+        self.capture = capture
+        self.fragments: dict[tuple, list[tuple[int, int, bool, bytes, bytes]]] = {}
+
+    def name(self, number: int, inner: bool = False) -> str:
+        return f"{self.capture}_{number}" + ("_inner" if inner else "")
+
+    def frame(self, link_type: int, number: int, frame: bytes) -> None:
+        if link_type == LINKTYPE_ETHERNET:
+            self.seeds.offer("fuzz_describe", self.name(number), self.capture, b"\x00" + frame)
+            self.ethernet(number, frame, outer=True)
+        elif link_type in (LINKTYPE_RAW, LINKTYPE_IPV4):
+            self.seeds.offer("fuzz_describe", self.name(number), self.capture, b"\x01" + frame)
+            self.ipv4(number, frame, "raw")
+
+    def ethernet(self, number: int, frame: bytes, outer: bool) -> None:
+        if len(frame) < 14:
+            return
+        ethertype = struct.unpack_from(">H", frame, 12)[0]
+        at = 14
+        chain = [ethertype]
+        name = self.name(number, inner=not outer)
+        # 802.1Q / 802.1ad tags: the vlan target gets the bytes after each TPID.
+        while ethertype in (ETH_VLAN, ETH_QINQ, ETH_QINQ_OLD) and at + 4 <= len(frame):
+            tci = struct.unpack_from(">H", frame, at)[0]
+            vlan_shape = f"vlan tpid={ethertype:#x} pcp={tci >> 13} dei={(tci >> 12) & 1} vid0={tci & 0xFFF == 0}"
+            tag_name = name + ("_inner" if len(chain) > 1 else "")
+            self.seeds.offer("fuzz_wire_vlan", tag_name, vlan_shape, frame[at:])
+            ethertype = struct.unpack_from(">H", frame, at + 2)[0]
+            chain.append(ethertype)
+            at += 4
+        where = "outer" if outer else "inner"
+        self.seeds.offer("fuzz_wire_ethernet", name, f"eth {where} {chain} {self.capture}", frame)
+        if ethertype == ETH_ARP:
+            arp = frame[at:]
+            op = struct.unpack_from(">H", arp, 6)[0] if len(arp) >= 8 else -1
+            shape = f"arp op={op} trailer={len(arp) > 28} {where}"
+            self.seeds.offer("fuzz_wire_arp", name, shape, arp)
+        elif ethertype == ETH_IPV4:
+            self.ipv4(number, frame[at:], where)
+
+    def ipv4(self, number: int, packet: bytes, where: str) -> None:
+        if len(packet) < 20 or packet[0] >> 4 != 4:
+            return
+        ihl = (packet[0] & 0x0F) * 4
+        total = struct.unpack_from(">H", packet, 2)[0]
+        packet = packet[:total] if ihl <= total <= len(packet) else packet
+        flags_frag = struct.unpack_from(">H", packet, 6)[0]
+        more = bool(flags_frag & 0x2000)
+        offset = (flags_frag & 0x1FFF) * 8
+        proto = packet[9]
+        shape = f"ipv4 ihl={ihl} df={bool(flags_frag & 0x4000)} mf={more} off={offset > 0} proto={proto} {where}"
+        self.seeds.offer("fuzz_wire_ipv4", self.name(number, inner=where == "inner"), shape, packet)
+        payload = packet[ihl:]
+        if more or offset:
+            key = (packet[12:20], struct.unpack_from(">H", packet, 4)[0], proto)
+            self.fragments.setdefault(key, []).append((offset, number, more, payload, packet[:ihl]))
+            self.reassemble(key, proto)
+            return
+        self.transport(number, proto, payload, where)
+
+    def reassemble(self, key: tuple, proto: int) -> None:
+        parts = sorted(self.fragments[key])
+        if not parts or parts[-1][2]:  # the last fragment (MF clear) has not arrived yet
+            return
+        data = b""
+        for offset, _, _, payload, _ in parts:
+            if offset != len(data):
+                return  # a hole: wait for more
+            data += payload
+        last_number = max(p[1] for p in parts)
+        del self.fragments[key]
+        self.transport(last_number, proto, data, "reassembled")
+
+    def transport(self, number: int, proto: int, payload: bytes, where: str) -> None:
+        name = self.name(number, inner=where == "inner")
+        if proto == 1 and len(payload) >= 4:
+            self.seeds.offer("fuzz_wire_icmpv4", name, f"icmp {payload[0]}/{payload[1]}", payload)
+        elif proto == 17 and len(payload) >= 8:
+            sport, dport = struct.unpack_from(">HH", payload)
+            csum = struct.unpack_from(">H", payload, 6)[0]
+            port = dport if dport in (7, 9, VXLAN_PORT) else sport if sport in (7, 9) else "other"
+            self.seeds.offer("fuzz_wire_udp", name, f"udp port={port} csum0={csum == 0}", payload)
+            if dport == VXLAN_PORT:
+                vxlan = payload[8:]
+                self.seeds.offer("fuzz_wire_vxlan", name, f"vxlan {len(vxlan)}", vxlan)
+                if len(vxlan) >= 8:
+                    self.ethernet(number, vxlan[8:], outer=False)
+        elif proto == 6 and len(payload) >= 20:
+            self.seeds.offer("fuzz_wire_tcp", name, tcp_shape(payload), payload)
+
+
+def load_manifest(corpus: Path) -> set[str]:
+    path = corpus / MANIFEST
+    if not path.exists():
+        return set()
+    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--captures", type=Path, default=ROOT / "tests" / "captures")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "fuzz" / "corpus")
+    parser.add_argument("--max", type=int, default=15)
+    args = parser.parse_args()
+
+    captures = sorted(args.captures.glob("*.pcap"))
+    if not captures:
+        print(f"make_corpus: no captures in {args.captures}", file=sys.stderr)
+        return 1
+
+    seeds = Seeds()
+    for path in captures:
+        link_type, frames = read_pcap(path)
+        walker = Walker(seeds, path.stem)
+        for number, frame in enumerate(frames, start=1):
+            walker.frame(link_type, number, frame)
+
+    args.corpus.mkdir(parents=True, exist_ok=True)
+    # Remove what this script wrote last time (and only that), then write afresh.
+    for rel in sorted(load_manifest(args.corpus)):
+        old = args.corpus / rel
+        if old.is_file() and old.parent.parent == args.corpus:
+            old.unlink()
+    written: list[str] = []
+
+    def write(target: str, name: str, data: bytes) -> None:
+        directory = args.corpus / target
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / name
+        if path.exists():  # a file of another helper with the same name: leave it alone
+            if path.read_bytes() != data:
+                print(f"make_corpus: kept foreign {target}/{name}", file=sys.stderr)
+            return
+        path.write_bytes(data)
+        written.append(f"{target}/{name}")
+
+    counts = {}
+    for target in TARGETS:
+        chosen = seeds.select(target, args.max)
+        for name, data in chosen:
+            write(target, name, data)
+        counts[target] = len(chosen)
+
+    pcap_count = 0
+    for file_name in PCAP_SEEDS:
+        src = args.captures / file_name
+        if src.exists():
+            write(PCAP_TARGET, file_name, src.read_bytes())
+            pcap_count += 1
+    counts[PCAP_TARGET] = pcap_count
+
+    (args.corpus / MANIFEST).write_text("".join(f"{w}\n" for w in sorted(written)))
+    for target, count in counts.items():
+        total = sum(1 for p in (args.corpus / target).iterdir() if not p.name.startswith("."))
+        print(f"{target:22s} {count:3d} from captures, {total:3d} files in the directory")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
