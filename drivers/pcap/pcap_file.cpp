@@ -26,7 +26,7 @@ Result<PcapFileWriter> PcapFileWriter::create(const std::string& path, wire::Lin
   wire::PcapFileHeader header;
   header.link_type = link_type;
   header.snaplen = snaplen;
-  std::array<std::byte, wire::PcapFileHeader::buffer_len> bytes{};
+  std::array<std::byte, wire::PcapFileHeader::buffer_len()> bytes{};
   header.emit(bytes);
   std::fwrite(bytes.data(), 1, bytes.size(), f);
   return PcapFileWriter(f, header);
@@ -38,7 +38,7 @@ void PcapFileWriter::write(Bytes frame, std::chrono::microseconds when) {
   wire::PcapRecordHeader record{
       static_cast<std::uint32_t>(us / 1'000'000), static_cast<std::uint32_t>(us % 1'000'000),
       static_cast<std::uint32_t>(incl), static_cast<std::uint32_t>(frame.size())};
-  std::array<std::byte, wire::PcapRecordHeader::buffer_len> bytes{};
+  std::array<std::byte, wire::PcapRecordHeader::buffer_len()> bytes{};
   record.emit(bytes, header_);
   std::fwrite(bytes.data(), 1, bytes.size(), file_.get());
   std::fwrite(frame.data(), 1, incl, file_.get());

@@ -30,7 +30,7 @@ void store16(BytesMut b, std::size_t off, std::uint16_t v, std::endian order) {
 }  // namespace
 
 Result<PcapFileHeader> PcapFileHeader::parse(Bytes file) {
-  if (file.size() < buffer_len) return fail(Errc::truncated);
+  if (file.size() < buffer_len()) return fail(Errc::truncated);
   PcapFileHeader h;
   const auto magic_be = load_be32(file, 0);
   const auto magic_le = load32(file, 0, std::endian::little);
@@ -48,7 +48,9 @@ Result<PcapFileHeader> PcapFileHeader::parse(Bytes file) {
   h.thiszone = static_cast<std::int32_t>(load32(file, 8, h.byte_order));
   h.sigfigs = load32(file, 12, h.byte_order);
   h.snaplen = load32(file, 16, h.byte_order);
-  h.link_type = static_cast<LinkType>(load32(file, 20, h.byte_order));
+  const auto link = load32(file, 20, h.byte_order);
+  h.link_type = static_cast<LinkType>(link & 0xffffU);
+  h.link_type_upper = static_cast<std::uint16_t>(link >> 16);
   return h;
 }
 
@@ -59,11 +61,14 @@ void PcapFileHeader::emit(BytesMut out) const {
   store32(out, 8, static_cast<std::uint32_t>(thiszone), byte_order);
   store32(out, 12, sigfigs, byte_order);
   store32(out, 16, snaplen, byte_order);
-  store32(out, 20, static_cast<std::uint32_t>(link_type), byte_order);
+  store32(
+      out, 20,
+      (std::uint32_t{link_type_upper} << 16) | (static_cast<std::uint32_t>(link_type) & 0xffffU),
+      byte_order);
 }
 
 Result<PcapRecordHeader> PcapRecordHeader::parse(Bytes record, const PcapFileHeader& file) {
-  if (record.size() < buffer_len) return fail(Errc::truncated);
+  if (record.size() < buffer_len()) return fail(Errc::truncated);
   PcapRecordHeader r;
   r.ts_sec = load32(record, 0, file.byte_order);
   r.ts_frac = load32(record, 4, file.byte_order);
@@ -92,9 +97,9 @@ Result<std::optional<PcapRecord>> PcapReader::next() {
   const Bytes rest = file_.subspan(offset_);
   auto header = PcapRecordHeader::parse(rest, header_);
   if (!header) return tl::unexpected(header.error());
-  if (rest.size() - PcapRecordHeader::buffer_len < header->incl_len) return fail(Errc::truncated);
-  PcapRecord record{*header, rest.subspan(PcapRecordHeader::buffer_len, header->incl_len)};
-  offset_ += PcapRecordHeader::buffer_len + header->incl_len;
+  if (rest.size() - PcapRecordHeader::buffer_len() < header->incl_len) return fail(Errc::truncated);
+  PcapRecord record{*header, rest.subspan(PcapRecordHeader::buffer_len(), header->incl_len)};
+  offset_ += PcapRecordHeader::buffer_len() + header->incl_len;
   return std::optional<PcapRecord>{record};
 }
 

@@ -24,7 +24,7 @@ enum class LinkType : std::uint32_t {
 };
 
 struct PcapFileHeader {
-  static constexpr std::size_t buffer_len = 24;
+  static constexpr std::size_t buffer_len() { return 24; }
   static constexpr std::uint32_t kMagicMicros = 0xa1b2c3d4;
   static constexpr std::uint32_t kMagicNanos = 0xa1b23c4d;
   // Wireshark's own bound on one record; larger incl_len values are corrupt files.
@@ -38,6 +38,9 @@ struct PcapFileHeader {
   std::uint32_t sigfigs = 0;
   std::uint32_t snaplen = kMaxRecordLen;
   LinkType link_type = LinkType::Ethernet;
+  // The upper 16 bits of the link-type field (draft-ietf-opsawg-pcap §4: FCS length and flags),
+  // kept so a file header re-emits unchanged; the link type itself is the lower 16 bits.
+  std::uint16_t link_type_upper = 0;
 
   // Errc::truncated, Errc::bad_magic, Errc::bad_version (major != 2).
   static Result<PcapFileHeader> parse(Bytes file);
@@ -47,15 +50,15 @@ struct PcapFileHeader {
 };
 
 struct PcapRecordHeader {
-  static constexpr std::size_t buffer_len = 16;
+  static constexpr std::size_t buffer_len() { return 16; }
 
   std::uint32_t ts_sec = 0;
   std::uint32_t ts_frac = 0;  // microseconds or nanoseconds, as the file header says
   std::uint32_t incl_len = 0;
   std::uint32_t orig_len = 0;
 
-  // Errc::truncated; Errc::bad_length if incl_len exceeds kMaxRecordLen, or ts_frac is not
-  // below one second at the file's resolution.
+  // Errc::truncated; Errc::bad_length if incl_len exceeds kMaxRecordLen; Errc::bad_field if
+  // ts_frac is not below one second at the file's resolution.
   static Result<PcapRecordHeader> parse(Bytes record, const PcapFileHeader& file);
   void emit(BytesMut out, const PcapFileHeader& file) const;
 
@@ -80,7 +83,7 @@ class PcapReader {
 
  private:
   PcapReader(Bytes file, PcapFileHeader header)
-      : file_(file), header_(header), offset_(PcapFileHeader::buffer_len) {}
+      : file_(file), header_(header), offset_(PcapFileHeader::buffer_len()) {}
   Bytes file_;
   PcapFileHeader header_;
   std::size_t offset_;

@@ -359,7 +359,8 @@ TEST(Icmpv4, RejectsTruncatedHeader) {
 TEST(Icmpv4, RejectsBadChecksum) {
   for (const auto* message : {&kEchoRequest, &kPortUnreachable, &kTimeExceeded, &kFragNeeded}) {
     auto m = *message;
-    m.back() ^= std::byte{0x01};  // the checksum covers the data too
+    // The checksum covers the data too.
+    store_u8(m, m.size() - 1, static_cast<std::uint8_t>(load_u8(m, m.size() - 1) ^ 0x01U));
     EXPECT_FALSE(Icmpv4View(m).verify_checksum());
     EXPECT_EQ(Icmpv4Repr::parse(Icmpv4View(m), ChecksumPolicy::all()).error(), Errc::bad_checksum);
     EXPECT_TRUE(Icmpv4Repr::parse(Icmpv4View(m), ChecksumPolicy::none()));

@@ -211,7 +211,7 @@ TEST(Ipv4, EmitsFragmentFields) {
     auto repr = Ipv4Repr::parse(Ipv4View(*datagram), ChecksumPolicy::all());
     ASSERT_TRUE(repr);
     auto buf = poisoned(datagram->size());
-    std::copy(datagram->begin() + 20, datagram->end(), buf.begin() + 20);
+    store_bytes(buf, 20, Bytes(*datagram).subspan(20));
     repr->emit(Ipv4ViewMut(buf), ChecksumPolicy::all());
     EXPECT_EQ(buf, *datagram);
   }
