@@ -33,6 +33,19 @@ std::string capture_path(std::string_view name);
 std::vector<std::byte> from_hex(std::string_view hex);
 std::string to_hex(Bytes bytes);
 
+// n bytes counting up from first (mod 256): the pattern of ping's data after its timestamp.
+inline std::vector<std::byte> counting(unsigned first, std::size_t n) {
+  std::vector<std::byte> out(n);
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<std::byte>((first + i) & 0xffU);
+  return out;
+}
+
+inline std::vector<std::byte> concat(std::vector<std::byte> a, const std::vector<std::byte>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // A buffer of n bytes, every one 0xA5: emit() must overwrite each byte it owns.
 inline std::vector<std::byte> poisoned(std::size_t n) {
   return std::vector<std::byte>(n, std::byte{0xa5});

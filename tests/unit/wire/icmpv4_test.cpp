@@ -16,20 +16,10 @@
 namespace tapir::wire {
 namespace {
 
+using test::concat;
+using test::counting;
 using test::from_hex;
 using test::poisoned;
-
-std::vector<std::byte> counting(unsigned first, std::size_t n) {
-  std::vector<std::byte> out(n);
-  for (std::size_t i = 0; i < n; ++i)
-    out[i] = static_cast<std::byte>((first + i) & 0xffU);
-  return out;
-}
-
-std::vector<std::byte> concat(std::vector<std::byte> a, const std::vector<std::byte>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
 
 std::vector<std::byte> slice(const std::vector<std::byte>& v, std::size_t off) {
   return {v.begin() + static_cast<std::ptrdiff_t>(off), v.end()};

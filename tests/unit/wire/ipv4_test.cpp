@@ -14,21 +14,10 @@
 namespace tapir::wire {
 namespace {
 
+using test::concat;
+using test::counting;
 using test::from_hex;
 using test::poisoned;
-
-// n bytes counting up from first (mod 256): the pattern of ping's data after its timestamp.
-std::vector<std::byte> counting(unsigned first, std::size_t n) {
-  std::vector<std::byte> out(n);
-  for (std::size_t i = 0; i < n; ++i)
-    out[i] = static_cast<std::byte>((first + i) & 0xffU);
-  return out;
-}
-
-std::vector<std::byte> concat(std::vector<std::byte> a, const std::vector<std::byte>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
 
 const Ipv4Address kHostA(10, 77, 1, 2);
 const Ipv4Address kHostB(10, 77, 1, 1);
