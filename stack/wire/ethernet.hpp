@@ -40,7 +40,7 @@ class BasicEthernetView {
   noexcept  // NOLINT(runtime/explicit)
       : buf_(other.buffer()) {}
 
-  // The buffer must hold at least the header.
+  // RFC 894: the buffer must hold at least the 14-byte header.
   Status check() const {
     if (buf_.size() < header_len) return fail(Errc::truncated);
     return ok();

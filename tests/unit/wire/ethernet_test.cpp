@@ -61,6 +61,7 @@ TEST(Ethernet, UnknownEtherTypeIsRepresentable) {
   EXPECT_EQ(static_cast<std::uint16_t>(repr->ethertype), 0x1234);
 }
 
+// RFC 894 (IEEE 802.3 §3.2): destination, source and type make a 14-byte header; less is cut.
 TEST(Ethernet, RejectsTruncatedHeader) {
   for (std::size_t len = 0; len < EthernetView::header_len; ++len) {
     const auto view = EthernetView(Bytes(kArpFrame).first(len));
