@@ -67,7 +67,10 @@ build asan && run_ctest asan
 
 echo "=== test: fuzz (${fuzz_seconds}s per target)"
 if build fuzz; then
-  fuzz_out=$(bash scripts/fuzz.sh "$fuzz_seconds" build/fuzz | tee /dev/stderr | tail -n 1)
+  # (Not `tee /dev/stderr`: when stdout and stderr are one log file, that reopens and truncates it.)
+  bash scripts/fuzz.sh "$fuzz_seconds" build/fuzz >build/fuzz/fuzz-run.log 2>&1
+  cat build/fuzz/fuzz-run.log
+  fuzz_out=$(tail -n 1 build/fuzz/fuzz-run.log)
   if [[ $fuzz_out =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
     total_passed=$((total_passed + BASH_REMATCH[1]))
     total_failed=$((total_failed + BASH_REMATCH[2]))
