@@ -2,6 +2,7 @@
 
 #include <iterator>
 
+#include "stack/base/format.hpp"
 #include "stack/wire/arp.hpp"
 #include "stack/wire/ethernet.hpp"
 #include "stack/wire/icmpv4.hpp"
@@ -87,9 +88,8 @@ void arp(Writer& w, Bytes bytes) {
           static_cast<std::uint16_t>(v->protocol_type()), v->hardware_len(), v->protocol_len(),
           static_cast<std::uint16_t>(v->operation()));
     if (v->is_ethernet_ipv4()) {
-      w.put(", sha {}, spa {}, tha {}, tpa {}", v->sender_hardware_addr().to_string(),
-            v->sender_protocol_addr().to_string(), v->target_hardware_addr().to_string(),
-            v->target_protocol_addr().to_string());
+      w.put(", sha {}, spa {}, tha {}, tpa {}", v->sender_hardware_addr(),
+            v->sender_protocol_addr(), v->target_hardware_addr(), v->target_protocol_addr());
     }
     return w.end_layer();
   }
@@ -100,11 +100,10 @@ void arp(Writer& w, Bytes bytes) {
   }
   switch (v->operation()) {
     case ArpOperation::Request:
-      return w.put("ARP, Request who-has {} tell {}", v->target_protocol_addr().to_string(),
-                   v->sender_protocol_addr().to_string());
+      return w.put("ARP, Request who-has {} tell {}", v->target_protocol_addr(),
+                   v->sender_protocol_addr());
     case ArpOperation::Reply:
-      return w.put("ARP, Reply {} is-at {}", v->sender_protocol_addr().to_string(),
-                   v->sender_hardware_addr().to_string());
+      return w.put("ARP, Reply {} is-at {}", v->sender_protocol_addr(), v->sender_hardware_addr());
   }
   w.put("ARP, op {}", static_cast<std::uint16_t>(v->operation()));
 }
@@ -178,8 +177,7 @@ void tcp(Writer& w, Bytes bytes, Ip ip) {
     w.put(", payload_len {}", v->payload().size());
     return w.end_layer();
   }
-  w.put("{}.{} > {}.{}: TCP Flags ", ip.src.to_string(), v->src_port(), ip.dst.to_string(),
-        v->dst_port());
+  w.put("{}.{} > {}.{}: TCP Flags ", ip.src, v->src_port(), ip.dst, v->dst_port());
   tcp_flags(w, *v);
   w.put(", seq {}", v->seq_number().value());
   if (v->ack()) w.put(", ack {}", v->ack_number().value());
@@ -202,8 +200,8 @@ void udp(Writer& w, Bytes bytes, Ip ip, int depth) {
           v->checksum() == 0 ? "none" : (v->verify_checksum(ip.src, ip.dst) ? "good" : "bad"));
     w.end_layer();
   } else {
-    w.put("{}.{} > {}.{}: UDP, length {}", ip.src.to_string(), v->src_port(), ip.dst.to_string(),
-          v->dst_port(), v->payload().size());
+    w.put("{}.{} > {}.{}: UDP, length {}", ip.src, v->src_port(), ip.dst, v->dst_port(),
+          v->payload().size());
   }
   if (!vxlan) return;
   // RFC 7348 §5: UDP destination port 4789 carries VXLAN.
@@ -243,8 +241,8 @@ void icmp(Writer& w, Bytes bytes, Ip ip, int depth) {
       const Ipv4View quoted(v->payload());
       if (auto s = quoted.check_header(); !s) return w.error("IPv4 (quoted)", s.error());
       w.layer("IPv4 (quoted)");
-      w.put("src {}, dst {}, protocol {}, id {:#06x}", quoted.src().to_string(),
-            quoted.dst().to_string(), static_cast<unsigned>(quoted.protocol()), quoted.ident());
+      w.put("src {}, dst {}, protocol {}, id {:#06x}", quoted.src(), quoted.dst(),
+            static_cast<unsigned>(quoted.protocol()), quoted.ident());
       const Bytes rest = quoted.buffer().subspan(quoted.header_len());
       if (rest.size() >= 4 &&
           (quoted.protocol() == IpProtocol::Udp || quoted.protocol() == IpProtocol::Tcp)) {
@@ -254,7 +252,7 @@ void icmp(Writer& w, Bytes bytes, Ip ip, int depth) {
     }
     return;
   }
-  w.put("{} > {}: ICMP ", ip.src.to_string(), ip.dst.to_string());
+  w.put("{} > {}: ICMP ", ip.src, ip.dst);
   switch (type) {
     case Icmpv4Type::EchoRequest:
     case Icmpv4Type::EchoReply:
@@ -293,8 +291,7 @@ void icmp(Writer& w, Bytes bytes, Ip ip, int depth) {
   if (error) {
     const Ipv4View quoted(v->payload());
     if (quoted.check_header()) {
-      w.put(" (for {} > {} {})", quoted.src().to_string(), quoted.dst().to_string(),
-            ip_protocol_name(quoted.protocol()));
+      w.put(" (for {} > {} {})", quoted.src(), quoted.dst(), ip_protocol_name(quoted.protocol()));
     }
   }
   w.put(", length {}", v->buffer().size());
@@ -314,7 +311,7 @@ void ipv4(Writer& w, Bytes bytes, int depth) {
         v->dont_frag() ? (v->more_frags() ? "DF+MF" : "DF") : (v->more_frags() ? "MF" : "none"),
         v->frag_offset(), v->ttl(), static_cast<unsigned>(v->protocol()),
         ip_protocol_name(v->protocol()), v->checksum(), v->verify_checksum() ? "good" : "bad",
-        ip.src.to_string(), ip.dst.to_string());
+        ip.src, ip.dst);
     if (!v->options().empty()) w.put(", options {} bytes", v->options().size());
     w.end_layer();
   } else {
@@ -323,9 +320,9 @@ void ipv4(Writer& w, Bytes bytes, int depth) {
   if (!first_fragment || v->more_frags()) {
     // A fragment: only the first one carries the transport header (RFC 791 §2.3).
     if (!w.verbose()) {
-      w.put("{} > {}: {} fragment id {}, offset {}, length {}{}", ip.src.to_string(),
-            ip.dst.to_string(), ip_protocol_name(v->protocol()), v->ident(), v->frag_offset(),
-            v->payload().size(), v->more_frags() ? ", more" : "");
+      w.put("{} > {}: {} fragment id {}, offset {}, length {}{}", ip.src, ip.dst,
+            ip_protocol_name(v->protocol()), v->ident(), v->frag_offset(), v->payload().size(),
+            v->more_frags() ? ", more" : "");
     }
     return;
   }
@@ -338,8 +335,8 @@ void ipv4(Writer& w, Bytes bytes, int depth) {
       return tcp(w, v->payload(), ip);
   }
   if (!w.verbose()) {
-    w.put("{} > {}: protocol {}, length {}", ip.src.to_string(), ip.dst.to_string(),
-          static_cast<unsigned>(v->protocol()), v->payload().size());
+    w.put("{} > {}: protocol {}, length {}", ip.src, ip.dst, static_cast<unsigned>(v->protocol()),
+          v->payload().size());
   }
 }
 
@@ -363,11 +360,11 @@ void ethernet(Writer& w, Bytes bytes, int depth) {
   if (!v) return w.error("Ethernet", v.error());
   if (w.verbose()) {
     w.layer("Ethernet");
-    w.put("dst {}, src {}, type {:#06x} ({})", v->dst().to_string(), v->src().to_string(),
+    w.put("dst {}, src {}, type {:#06x} ({})", v->dst(), v->src(),
           static_cast<std::uint16_t>(v->ethertype()), ethertype_name(v->ethertype()));
     w.end_layer();
   } else {
-    w.put("{} > {}, ", v->src().to_string(), v->dst().to_string());
+    w.put("{} > {}, ", v->src(), v->dst());
   }
   // IEEE 802.1Q §9.5 / 802.1ad: up to two tags, each naming the EtherType that follows it.
   EtherType type = v->ethertype();

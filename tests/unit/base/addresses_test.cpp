@@ -86,3 +86,18 @@ TEST(Ipv4Cidr, RejectsBadText) {
 
 }  // namespace
 }  // namespace tapir
+
+#include "stack/base/format.hpp"
+
+namespace tapir {
+namespace {
+
+TEST(Format, AddressesFormatWithoutTemporaries) {
+  EXPECT_EQ(fmt::format("{} > {}", Ipv4Address(10, 0, 0, 1), Ipv4Address(255, 255, 255, 255)),
+            "10.0.0.1 > 255.255.255.255");
+  EXPECT_EQ(fmt::format("{}", MacAddress({0x0a, 0, 0, 0, 0, 0xff})), "0a:00:00:00:00:ff");
+  EXPECT_EQ(fmt::format("[{:>10}]", Ipv4Address(1, 2, 3, 4)), "[   1.2.3.4]");
+}
+
+}  // namespace
+}  // namespace tapir
