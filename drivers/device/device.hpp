@@ -17,14 +17,12 @@
 #include "stack/base/bytes.hpp"
 #include "stack/base/counters.hpp"
 #include "stack/base/error.hpp"
+#include "stack/base/medium.hpp"
 #include "stack/base/time.hpp"
 
 namespace tapir::drivers {
 
-enum class Medium : std::uint8_t {
-  Ethernet,  // frames start with an Ethernet header (TAP, memory wire)
-  Ip,        // frames are bare IP packets (TUN)
-};
+using tapir::Medium;
 
 struct DeviceCounters {
   Counter rx_frames, rx_bytes, tx_frames, tx_bytes;

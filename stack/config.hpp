@@ -1,0 +1,71 @@
+// StackConfig: every size and time of the stack in one place, validated once by Stack::create.
+// Everything the stack needs is allocated there (or when a socket slot is first used); steady
+// traffic afterwards allocates nothing. Every bound, when hit, drops and counts.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "stack/base/ipv4_address.hpp"
+#include "stack/base/mac_address.hpp"
+#include "stack/base/medium.hpp"
+#include "stack/base/time.hpp"
+#include "stack/ip/reassembler.hpp"
+#include "stack/wire/common.hpp"
+
+namespace tapir {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct StackConfig {
+  // The one source of randomness (IP identifications, ephemeral ports, echo identifiers).
+  std::uint64_t seed = 1;
+
+  std::size_t max_interfaces = 4;
+  std::size_t max_routes = 16;
+  // The largest MTU an interface may have; frame buffers are sized for it.
+  std::size_t max_mtu = 9000;
+
+  // ARP (RFC 826, RFC 1122 §2.3.2.1) and the neighbour cache.
+  std::size_t neighbor_cache_size = 64;
+  Duration neighbor_reachable_time = seconds(30);  // then re-confirmed on use (Linux: ~30 s)
+  Duration neighbor_stale_time = seconds(60);      // an unused entry is then removed
+  Duration arp_retry_interval = seconds(1);        // RFC 1122 §2.3.2.1: at most one per second
+  unsigned arp_max_tries = 3;
+  std::size_t arp_pending_frames = 128;  // frames waiting on a resolution, all neighbours together
+  unsigned arp_announcements = 2;        // RFC 5227 §2.3: ANNOUNCE_NUM
+  Duration arp_announce_interval = seconds(2);  // RFC 5227 §2.3: ANNOUNCE_INTERVAL
+
+  // IPv4.
+  std::uint8_t default_ttl = 64;
+  bool forwarding = false;  // route datagrams between interfaces (RFC 1812); off, as for a host
+  ip::ReassemblyConfig reassembly;
+
+  // ICMP errors are rate limited by a token bucket (RFC 1122 §3.2.2, RFC 1812 §4.3.2.8).
+  unsigned icmp_error_burst = 50;
+  Duration icmp_error_interval = milliseconds(20);  // one token per interval
+
+  // Sockets.
+  std::size_t max_udp_sockets = 16;
+  std::size_t udp_rx_bytes = 208 * 1024;  // Linux's default rmem
+  std::size_t udp_tx_bytes = 96 * 1024;
+  std::size_t udp_queue_datagrams = 256;
+  std::size_t max_icmp_sockets = 8;
+  std::size_t icmp_rx_bytes = 128 * 1024;
+  std::uint16_t ephemeral_port_min = 32768;  // Linux's ip_local_port_range
+  std::uint16_t ephemeral_port_max = 60999;
+
+  wire::ChecksumPolicy checksums = wire::ChecksumPolicy::all();
+};
+
+struct InterfaceConfig {
+  Medium medium = Medium::Ethernet;
+  MacAddress mac;  // Ethernet only; must be unicast
+  std::size_t mtu = 1500;
+  Ipv4Cidr address;
+};
+
+}  // namespace tapir

@@ -1,0 +1,255 @@
+// Stack: the sans-IO core. It owns interfaces, routes, the neighbour cache, reassembly and the
+// sockets. The caller (the Asio runner, a simulation, a test, a fuzz target) drives it:
+//
+//   auto stack = Stack::create(config);                  // validates, allocates everything
+//   auto eth0 = stack->add_interface({.mac = m, .address = *Ipv4Cidr::parse("10.0.0.2/24")});
+//   stack->receive(*eth0, frame, now, sink);  // a frame arrived; replies go to sink at once
+//   stack->poll(now, sink);                   // sends what sockets and timers have due
+//   auto when = stack->next_deadline();       // call poll() again no later than this
+//
+// Nothing here reads a clock, sleeps or makes a syscall: time is an argument, frames leave
+// through the FrameSink, and wakers (socket readiness) fire at the end of receive() and poll().
+// Every frame dropped is counted (counters(), for_each_counter()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "stack/base/counters.hpp"
+#include "stack/base/datagram_queue.hpp"
+#include "stack/base/error.hpp"
+#include "stack/base/random.hpp"
+#include "stack/config.hpp"
+#include "stack/ip/reassembler.hpp"
+#include "stack/ip/route_table.hpp"
+#include "stack/link/neighbor_cache.hpp"
+#include "stack/socket/icmp_socket.hpp"
+#include "stack/socket/udp_socket.hpp"
+#include "stack/stack_counters.hpp"
+#include "stack/wire/arp.hpp"
+#include "stack/wire/icmpv4.hpp"
+#include "stack/wire/ipv4.hpp"
+
+namespace tapir {
+
+using InterfaceId = std::uint16_t;
+
+// Where the stack's frames go: a driver writes them to the device behind `iface`. `frame` is
+// valid only during the call.
+class FrameSink {
+ public:
+  virtual void transmit(InterfaceId iface, Bytes frame) = 0;
+
+ protected:
+  ~FrameSink() = default;
+};
+
+// Sees every frame in and out (for trace logs); set with Stack::set_tracer. The stack calls it
+// only when one is set, and formats nothing itself.
+class FrameTracer {
+ public:
+  virtual void on_frame(InterfaceId iface, Medium medium, bool outgoing, Bytes frame) = 0;
+
+ protected:
+  ~FrameTracer() = default;
+};
+
+class Stack {
+ public:
+  // One error for a bad configuration, std::errc::invalid_argument with no further detail;
+  // validate() says what is wrong in words.
+  static Result<std::unique_ptr<Stack>> create(const StackConfig& config);
+  // Empty if the configuration is usable, else one sentence naming the bad field.
+  static std::string validate(const StackConfig& config);
+
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+  ~Stack();
+
+  // Adds an interface with its address; its prefix becomes a connected route. On Ethernet, the
+  // next poll() announces the address (RFC 5227 §2.3). invalid_argument for a bad MAC, an MTU
+  // outside 68..max_mtu or an unspecified address; no_buffer_space past max_interfaces.
+  Result<InterfaceId> add_interface(const InterfaceConfig& config);
+  // A route through a gateway (the gateway must be on a connected prefix) or, without one,
+  // directly on iface. The default route is prefix 0.0.0.0/0.
+  Result<void> add_route(Ipv4Cidr prefix, std::optional<Ipv4Address> gateway,
+                         std::optional<InterfaceId> iface = std::nullopt);
+  Result<void> set_default_gateway(Ipv4Address gateway) {
+    return add_route(*Ipv4Cidr::make(Ipv4Address::any(), 0), gateway);
+  }
+  const InterfaceConfig& interface(InterfaceId iface) const { return interfaces_.at(iface).config; }
+  std::size_t interface_count() const { return interfaces_.size(); }
+
+  // A frame arrived on iface at `now` (an Ethernet frame, or an IP packet on a Medium::Ip
+  // interface). Replies (ARP, ICMP) and frames released by a resolution go to sink before it
+  // returns.
+  void receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink);
+  // Emits what is due at `now`: queued socket datagrams, ARP requests and announcements, ICMP
+  // errors for expired reassemblies.
+  void poll(Instant now, FrameSink& sink);
+  // When poll() must next be called, or kNever. Sockets with queued data make it "now".
+  Instant next_deadline() const;
+
+  Result<UdpSocket> udp_socket();
+  Result<IcmpSocket> icmp_socket();
+
+  void set_tracer(FrameTracer* tracer) { tracer_ = tracer; }
+  const StackCounters& counters() const { return counters_; }
+  // Every counter of the stack, by name, in a fixed order.
+  template <class F>
+  void for_each_counter(F&& f) const {
+    counters_.for_each_counter(f);
+    neighbors_.counters().for_each_counter(f);
+    reassembler_.counters().for_each_counter(f);
+  }
+  const link::NeighborCache& neighbors() const { return neighbors_; }
+  const ip::RouteTable& routes() const { return routes_; }
+  const StackConfig& config() const { return config_; }
+
+ private:
+  friend class UdpSocket;
+  friend class IcmpSocket;
+
+  struct Interface {
+    InterfaceConfig config;
+    unsigned announcements_left = 0;
+    Instant next_announcement{};
+  };
+
+  struct UdpSlot {
+    std::uint32_t generation = 0;
+    bool open = false;
+    bool bound = false;
+    bool dont_frag = false;
+    bool wake_read = false, wake_write = false;
+    Ipv4Endpoint local;
+    std::optional<Ipv4Endpoint> remote;
+    std::error_code error;  // reported once by the next call
+    std::optional<DatagramQueue> rx, tx;
+    Waker read_waker, write_waker;
+  };
+  struct IcmpSlot {
+    std::uint32_t generation = 0;
+    bool open = false;
+    bool wake_read = false, wake_write = false;
+    std::uint16_t ident = 0;
+    std::error_code error;
+    std::optional<DatagramQueue> rx, tx;
+    Waker read_waker, write_waker;
+  };
+
+  // What the IP output path needs to know about one datagram.
+  struct IpSend {
+    Ipv4Address src;  // unspecified: the outgoing interface's address
+    Ipv4Address dst;
+    wire::IpProtocol protocol{};
+    std::uint8_t ttl = 0;  // 0: the default
+    bool dont_frag = false;
+    std::optional<std::uint16_t> ident;  // none: the next of the stack's counter
+    link::FrameOwner owner;
+
+    static IpSend to(Ipv4Address src, Ipv4Address dst, wire::IpProtocol protocol) {
+      IpSend s;
+      s.src = src;
+      s.dst = dst;
+      s.protocol = protocol;
+      return s;
+    }
+  };
+
+  // Room before an IPv4 datagram in a transmit buffer for its link header.
+  static constexpr std::size_t kLinkHeadroom = 14;
+  // RFC 1122 §3.2.2 / RFC 1812 §4.3.2.3: an ICMP error quotes as much of the datagram as keeps
+  // the whole error within 576 bytes (as Linux does).
+  static constexpr std::size_t kIcmpErrorMaxLen = 576;
+
+  explicit Stack(const StackConfig& config);
+
+  // Link layer.
+  void receive_ethernet(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink);
+  void receive_arp(InterfaceId iface, Bytes packet, Instant now, FrameSink& sink);
+  void send_arp(InterfaceId iface, const wire::ArpRepr& arp, MacAddress dst, FrameSink& sink);
+  // Sends the IPv4 datagram of `len` bytes that starts kLinkHeadroom bytes into `buffer` (room
+  // for the Ethernet header; the buffer holds at least a minimum frame) to next_hop on iface:
+  // transmits, or queues it until ARP resolves next_hop.
+  void link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer, std::size_t len,
+                   const link::FrameOwner& owner, Instant now, FrameSink& sink);
+  void transmit(InterfaceId iface, Bytes frame, FrameSink& sink);
+  void poll_link(Instant now, FrameSink& sink);
+
+  // Network layer.
+  void receive_ipv4(InterfaceId iface, Bytes packet, Instant now, FrameSink& sink);
+  void deliver_ipv4(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes payload, Instant now,
+                    FrameSink& sink);
+  void forward_ipv4(Bytes packet, const wire::Ipv4Repr& ip, Instant now, FrameSink& sink);
+  bool is_local_address(Ipv4Address a) const;
+  bool is_broadcast_for(InterfaceId iface, Ipv4Address a) const;
+  // Sending one datagram takes two steps: prepare_ipv4() routes it (filling in the source
+  // address) and returns the span of tx_datagram_ where its transport payload of l4_len bytes
+  // goes; the caller writes it there; send_built_ipv4() adds the header and sends it, in
+  // fragments above the MTU (RFC 791 §3.2).
+  struct Prepared {
+    ip::NextHop hop;
+    BytesMut l4;
+  };
+  Result<Prepared> prepare_ipv4(IpSend& send, std::size_t l4_len);
+  Result<void> send_built_ipv4(const IpSend& send, const ip::NextHop& hop, std::size_t l4_len,
+                               Instant now, FrameSink& sink);
+  // Picks the route and fills in the source address; network_unreachable if there is none.
+  Result<ip::NextHop> route(IpSend& send) const;
+
+  // ICMP.
+  void receive_icmp(const wire::Ipv4Repr& ip, Bytes payload, Instant now, FrameSink& sink);
+  // RFC 1122 §3.2.2: an ICMP error (`error` without its quote) about the datagram whose header
+  // and payload are given; the quote is filled in here.
+  void send_icmp_error(wire::Icmpv4Repr::Message error, const wire::Ipv4Repr& offender,
+                       Bytes offender_payload, Instant now, FrameSink& sink);
+  void icmp_error_to_sockets(const wire::Ipv4Repr& quoted, Bytes quoted_payload,
+                             std::error_code error, Bytes message, const wire::Ipv4Repr& ip);
+  bool icmp_rate_allows(Instant now);
+
+  // UDP.
+  void receive_udp(const wire::Ipv4Repr& ip, Bytes payload, Instant now, FrameSink& sink);
+  void poll_sockets(Instant now, FrameSink& sink);
+  UdpSlot* udp_slot(SocketId id);
+  const UdpSlot* udp_slot(SocketId id) const;
+  IcmpSlot* icmp_slot(SocketId id);
+  const IcmpSlot* icmp_slot(SocketId id) const;
+  std::optional<std::uint16_t> ephemeral_port();
+  bool udp_port_in_use(std::uint16_t port, Ipv4Address addr) const;
+  void owner_failed(const link::FrameOwner& owner, std::error_code error);
+  void fire_wakers();
+
+  // Socket operations (called by the handles).
+  Result<void> udp_bind(SocketId id, Ipv4Endpoint local);
+  Result<void> udp_connect(SocketId id, Ipv4Endpoint remote);
+  Result<std::size_t> udp_send_to(SocketId id, Bytes data, std::optional<Ipv4Endpoint> remote);
+  Result<DatagramInfo> udp_recv_from(SocketId id, BytesMut out);
+  void udp_close(SocketId id);
+  Result<std::size_t> icmp_send_to(SocketId id, Bytes message, Ipv4Address remote);
+  Result<DatagramInfo> icmp_recv_from(SocketId id, BytesMut out);
+  void icmp_close(SocketId id);
+
+  StackConfig config_;
+  Random random_;
+  std::vector<Interface> interfaces_;
+  ip::RouteTable routes_;
+  link::NeighborCache neighbors_;
+  ip::Reassembler reassembler_;
+  std::vector<UdpSlot> udp_;
+  std::vector<IcmpSlot> icmp_;
+  StackCounters counters_;
+  FrameTracer* tracer_ = nullptr;
+  std::uint16_t next_ip_ident_ = 0;
+  unsigned icmp_tokens_ = 0;
+  Instant icmp_refill_{};
+  // Scratch buffers, allocated once: a whole datagram as built (Ethernet headroom, IP header,
+  // up to 65,535 bytes), and one fragment frame.
+  std::vector<std::byte> tx_datagram_;
+  std::vector<std::byte> tx_fragment_;
+};
+
+}  // namespace tapir
