@@ -36,7 +36,8 @@ struct StackConfig {
   Duration arp_retry_interval = seconds(1);        // RFC 1122 §2.3.2.1: at most one per second
   unsigned arp_max_tries = 3;
   std::size_t arp_pending_frames = 128;  // frames waiting on a resolution, all neighbours together
-  unsigned arp_announcements = 2;        // RFC 5227 §2.3: ANNOUNCE_NUM
+  std::size_t arp_pending_per_neighbor = 64;    // of those, for one neighbour (45 carry 64 KiB)
+  unsigned arp_announcements = 2;               // RFC 5227 §2.3: ANNOUNCE_NUM
   Duration arp_announce_interval = seconds(2);  // RFC 5227 §2.3: ANNOUNCE_INTERVAL
 
   // IPv4.

@@ -40,6 +40,8 @@ std::string Stack::validate(const StackConfig& c) {
   if (c.max_routes < 1) return "max_routes must be at least 1";
   if (c.neighbor_cache_size < 1) return "neighbor_cache_size must be at least 1";
   if (c.arp_max_tries < 1) return "arp_max_tries must be at least 1";
+  if (c.arp_pending_per_neighbor < 1 || c.arp_pending_per_neighbor > c.arp_pending_frames)
+    return "arp_pending_per_neighbor must be 1..arp_pending_frames";
   if (c.arp_retry_interval <= Duration::zero()) return "arp_retry_interval must be positive";
   if (c.reassembly.slots < 1) return "reassembly.slots must be at least 1";
   if (c.reassembly.timeout <= Duration::zero()) return "reassembly.timeout must be positive";
@@ -68,6 +70,7 @@ Stack::Stack(const StackConfig& config)
           .retry_interval = config.arp_retry_interval,
           .max_tries = config.arp_max_tries,
           .pending_frames = config.arp_pending_frames,
+          .pending_per_neighbor = config.arp_pending_per_neighbor,
           .frame_size = config.max_mtu + kLinkHeadroom,
       }),
       reassembler_(config.reassembly),

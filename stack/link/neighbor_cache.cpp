@@ -63,6 +63,13 @@ bool NeighborCache::enqueue(InterfaceIndex iface, Ipv4Address ip, Bytes frame, F
     e->tries = 0;
     e->next_probe = now;
   }
+  // One neighbour that never answers must not hold the whole queue (Linux: unres_qlen).
+  const auto idx = index_of(*e);
+  if (std::ranges::count_if(pending_, [&](const Pending& p) { return p.entry == idx; }) >=
+      static_cast<std::ptrdiff_t>(config_.pending_per_neighbor)) {
+    counters_.pending_full.inc();
+    return false;
+  }
   auto buf = pool_.allocate();
   if (!buf) {
     counters_.pending_full.inc();
@@ -70,7 +77,7 @@ bool NeighborCache::enqueue(InterfaceIndex iface, Ipv4Address ip, Bytes frame, F
   }
   store_bytes(buf.storage(), 0, frame);
   buf.set_len(frame.size());
-  pending_.push_back(Pending{index_of(*e), std::move(buf), owner});
+  pending_.push_back(Pending{idx, std::move(buf), owner});
   return true;
 }
 

@@ -43,7 +43,8 @@ struct NeighborConfig {
   Duration stale_time = std::chrono::seconds(60);
   Duration retry_interval = std::chrono::seconds(1);
   unsigned max_tries = 3;
-  std::size_t pending_frames = 128;
+  std::size_t pending_frames = 128;  // all neighbours together
+  std::size_t pending_per_neighbor = 64;
   std::size_t frame_size = 1518;
 };
 
@@ -87,7 +88,7 @@ class NeighborCache {
 
   // Queues a frame (its Ethernet header written but for the destination) until ip on iface is
   // resolved, creating an Incomplete entry whose first request is due at once. False, and
-  // nothing queued, if the queue or the table is full (counted).
+  // nothing queued, if the queue, this neighbour's share of it, or the table is full (counted).
   bool enqueue(InterfaceIndex iface, Ipv4Address ip, Bytes frame, FrameOwner owner, Instant now);
 
   // RFC 826's merge: learns ip -> mac on iface. An existing entry is updated (and confirmed);
