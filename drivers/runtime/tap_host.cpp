@@ -1,0 +1,157 @@
+#include "drivers/runtime/tap_host.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <random>
+#include <utility>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include "drivers/runtime/log.hpp"
+#include "stack/base/format.hpp"
+
+namespace tapir::drivers {
+namespace {
+
+std::uint64_t random_seed() {
+  std::random_device device;
+  return (std::uint64_t{device()} << 32) | device();
+}
+
+}  // namespace
+
+TapHost::TapHost(boost::asio::io_context& io, const TapHostConfig& config)
+    : io_(io), config_(config), tracer_(logger("eth")), signals_(io) {}
+
+TapHost::~TapHost() {
+  if (stack_) stack_->set_tracer(nullptr);
+}
+
+std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHostConfig& config,
+                                       std::string_view program) {
+  auto error = [program](std::string_view line) {
+    fmt::print(stderr, "{}: {}\n", program, line);
+    return nullptr;
+  };
+  configure_logging(config.log_level);
+  if (config.vlan) return error("--vlan is not supported yet");
+
+  std::unique_ptr<TapHost> host(new TapHost(io, config));
+  auto tap = TapDevice::open(config.device);
+  if (!tap) return error(TapDevice::explain(tap.error(), config.device));
+  host->tap_ = std::move(*tap);
+  host->outer_ = host->tap_.get();
+  if (config.mtu > host->tap_->mtu())
+    logger("drv")->warn("--mtu {} is above {}'s MTU {}: longer frames will be dropped", config.mtu,
+                        host->tap_->name(), host->tap_->mtu());
+
+  const bool faults = config.faults != FaultSpec{};
+  if (faults) host->outer_ = &host->faulty_.emplace(*host->tap_, config.faults);
+
+  StackConfig stack_config;
+  stack_config.seed = faults ? config.faults.seed : random_seed();
+  stack_config.max_mtu = std::max(stack_config.max_mtu, config.mtu);
+  if (auto why = Stack::validate(stack_config); !why.empty()) return error(why);
+  auto stack = Stack::create(stack_config);
+  if (!stack) return error(fmt::format("cannot create the stack: {}", stack.error().message()));
+  host->stack_ = std::move(*stack);
+  host->runner_ = std::make_unique<Runner>(io, *host->stack_);
+
+  if (!config.pcap.empty()) {
+    auto pcap = PcapDevice::open(*host->outer_, config.pcap, host->runner_->wall_offset());
+    if (!pcap) return error(fmt::format("--pcap: {}: {}", config.pcap, pcap.error().message()));
+    host->outer_ = &host->pcap_.emplace(std::move(*pcap));
+  }
+
+  auto iface = host->stack_->add_interface({.medium = host->outer_->medium(),
+                                            .mac = config.mac,
+                                            .mtu = config.mtu,
+                                            .address = config.address});
+  if (!iface)
+    return error(fmt::format("cannot add the interface {}: {}", config.address.to_string(),
+                             iface.error().message()));
+  host->iface_ = *iface;
+  if (config.gateway) {
+    if (auto r = host->stack_->set_default_gateway(*config.gateway); !r)
+      return error(
+          fmt::format("--gateway {}: {}", config.gateway->to_string(), r.error().message()));
+  }
+  if (host->tracer_.enabled()) host->stack_->set_tracer(&host->tracer_);
+
+  std::function<void(Instant)> on_tick;
+  if (host->faulty_) {
+    // Sends the fault model's held frames that are due; a failed send (counted by the TAP) is
+    // dropped here, so it never comes back as an error of receive().
+    on_tick = [faulty = &*host->faulty_](Instant now) {
+      while (faulty->held_tx() > 0 && !faulty->poll(now)) {
+      }
+    };
+  }
+  host->runner_->attach(*host->outer_, host->iface_, std::move(on_tick));
+  return host;
+}
+
+std::string TapHost::summary() const {
+  if (tap_->medium() == Medium::Ip)
+    return fmt::format("{} on {}", config_.address.to_string(), tap_->name());
+  return fmt::format("{} on {} (MAC {})", config_.address.to_string(), tap_->name(), config_.mac);
+}
+
+void TapHost::start(std::function<void()> on_stop) {
+  on_stop_ = std::move(on_stop);
+  stopping_ = false;
+  watching_signals_ = true;
+  signals_.add(SIGINT);
+  signals_.add(SIGTERM);
+  signals_.add(SIGUSR1);
+  wait_for_signal();
+  runner_->start();
+}
+
+void TapHost::stop() {
+  runner_->stop();
+  watching_signals_ = false;
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  signals_.clear(ignored);
+}
+
+void TapHost::wait_for_signal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    if (signal == SIGUSR1) {
+      print_counters(stderr);
+    } else if (!stopping_) {
+      stopping_ = true;
+      if (on_stop_) on_stop_();
+    } else {
+      io_.stop();  // asked twice: the app's own shutdown is not finishing
+    }
+    if (watching_signals_) wait_for_signal();
+  });
+}
+
+template <class F>
+void TapHost::for_each_counter(F&& f) const {
+  stack_->for_each_counter(f);
+  runner_->counters().for_each_counter(f);
+  if (faulty_) faulty_->fault_counters().for_each_counter(f);
+  tap_->counters().for_each_counter(f);
+}
+
+void TapHost::print_counters(std::FILE* out) const {
+  for_each_counter([out](std::string_view name, const Counter& c) {
+    if (c.value() != 0) fmt::print(out, "{} {}\n", name, c.value());
+  });
+  std::fflush(out);
+}
+
+void TapHost::log_counters() const {
+  if (!spdlog::default_logger()->should_log(spdlog::level::info)) return;
+  for_each_counter([](std::string_view name, const Counter& c) {
+    if (c.value() != 0) spdlog::info("{} {}", name, c.value());
+  });
+}
+
+}  // namespace tapir::drivers
