@@ -124,6 +124,7 @@ Result<void> Stack::add_route(Ipv4Cidr prefix, std::optional<Ipv4Address> gatewa
 
 void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink) {
   if (iface >= interfaces_.size()) return;
+  last_now_ = now;
   if (tracer_ != nullptr) tracer_->on_frame(iface, interfaces_[iface].config.medium, false, frame);
   if (interfaces_[iface].config.medium == Medium::Ethernet) {
     receive_ethernet(iface, frame, now, sink);
@@ -134,6 +135,7 @@ void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink
 }
 
 void Stack::poll(Instant now, FrameSink& sink) {
+  last_now_ = now;
   poll_sockets(now, sink);
   poll_link(now, sink);
   reassembler_.poll(now, [&](Bytes header, Bytes payload) {
@@ -151,11 +153,11 @@ Instant Stack::next_deadline() const {
   Instant next = std::min(neighbors_.next_deadline(), reassembler_.next_deadline());
   for (const auto& iface : interfaces_)
     if (iface.announcements_left > 0) next = std::min(next, iface.next_announcement);
-  // Queued datagrams are due at once: the earliest instant there is.
+  // Queued datagrams are due at once.
   for (const auto& s : udp_)
-    if (s.open && s.tx && !s.tx->empty()) return Instant::min();
+    if (s.open && s.tx && !s.tx->empty()) return std::min(next, last_now_);
   for (const auto& s : icmp_)
-    if (s.open && s.tx && !s.tx->empty()) return Instant::min();
+    if (s.open && s.tx && !s.tx->empty()) return std::min(next, last_now_);
   return next;
 }
 
@@ -278,7 +280,8 @@ void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer
   const EthernetViewMut eth(frame);
   eth.set_src(cfg.mac);
   eth.set_ethertype(EtherType::Ipv4);
-  if (next_hop.is_broadcast() || next_hop == cfg.address.broadcast()) {
+  // RFC 3021 §2.1: a /31 has no directed broadcast; is_broadcast_for knows.
+  if (is_broadcast_for(iface, next_hop)) {
     eth.set_dst(MacAddress::broadcast());
   } else if (next_hop.is_multicast()) {
     eth.set_dst(multicast_mac(next_hop));

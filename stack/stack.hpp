@@ -90,7 +90,8 @@ class Stack {
   // Emits what is due at `now`: queued socket datagrams, ARP requests and announcements, ICMP
   // errors for expired reassemblies.
   void poll(Instant now, FrameSink& sink);
-  // When poll() must next be called, or kNever. Sockets with queued data make it "now".
+  // When poll() must next be called, or kNever. Sockets with queued data make it due at once:
+  // the `now` of the last receive() or poll() call (a time already past).
   Instant next_deadline() const;
 
   Result<UdpSocket> udp_socket();
@@ -107,6 +108,7 @@ class Stack {
   }
   const link::NeighborCache& neighbors() const { return neighbors_; }
   const ip::RouteTable& routes() const { return routes_; }
+  const ip::Reassembler& reassembler() const { return reassembler_; }
   const StackConfig& config() const { return config_; }
 
  private:
@@ -243,6 +245,7 @@ class Stack {
   std::vector<IcmpSlot> icmp_;
   StackCounters counters_;
   FrameTracer* tracer_ = nullptr;
+  Instant last_now_{};  // of the last receive() or poll()
   std::uint16_t next_ip_ident_ = 0;
   unsigned icmp_tokens_ = 0;
   Instant icmp_refill_{};

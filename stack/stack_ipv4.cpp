@@ -64,8 +64,10 @@ void Stack::receive_ipv4(InterfaceId iface, Bytes packet, Instant now, FrameSink
     return;
   }
   const Ipv4Repr& ip = *parsed;
-  // RFC 1122 §3.2.1.3: a datagram whose source is a broadcast or multicast address is dropped.
-  if (ip.src.is_broadcast() || ip.src.is_multicast() || is_broadcast_for(iface, ip.src)) {
+  // RFC 1122 §3.2.1.3: a datagram whose source is a broadcast, multicast or loopback address
+  // is dropped ({127, <any>} "MUST NOT appear outside a host").
+  if (ip.src.is_broadcast() || ip.src.is_multicast() || ip.src.is_loopback() ||
+      is_broadcast_for(iface, ip.src)) {
     c.rx_bad_source.inc();
     return;
   }

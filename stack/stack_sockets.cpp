@@ -443,6 +443,10 @@ bool IcmpSocket::readable() const {
   const auto* s = stack_ ? stack_->icmp_slot(id_) : nullptr;
   return s != nullptr && (!s->rx->empty() || s->error);
 }
+bool IcmpSocket::writable(std::size_t len) const {
+  const auto* s = stack_ ? stack_->icmp_slot(id_) : nullptr;
+  return s != nullptr && s->tx->fits(len);
+}
 void IcmpSocket::set_read_waker(Waker waker) {
   if (auto* s = stack_ ? stack_->icmp_slot(id_) : nullptr) s->read_waker = std::move(waker);
 }

@@ -7,38 +7,29 @@
 //   - ICMP errors (destination unreachable, time exceeded) that quote one of its echo requests.
 // DatagramInfo.remote.address is the sender and .ttl the TTL the message arrived with.
 // A request dropped because its next hop did not answer ARP is reported once as
-// std::errc::host_unreachable by the next recv_from(). Other errors as for UdpSocket.
+// std::errc::host_unreachable by the next send_to() or recv_from(). Other errors as for
+// UdpSocket.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 
 #include "stack/base/bytes.hpp"
 #include "stack/base/datagram_queue.hpp"
 #include "stack/base/error.hpp"
 #include "stack/base/ipv4_address.hpp"
+#include "stack/socket/socket_handle.hpp"
 #include "stack/socket/socket_id.hpp"
 
 namespace tapir {
 
 class Stack;
 
-class IcmpSocket {
+class IcmpSocket : public SocketHandle<IcmpSocket> {
  public:
   IcmpSocket() = default;
-  IcmpSocket(IcmpSocket&& o) noexcept
-      : stack_(std::exchange(o.stack_, nullptr)), id_(std::exchange(o.id_, {})) {}
-  IcmpSocket& operator=(IcmpSocket&& o) noexcept {
-    if (this != &o) {
-      close();
-      stack_ = std::exchange(o.stack_, nullptr);
-      id_ = std::exchange(o.id_, {});
-    }
-    return *this;
-  }
-  IcmpSocket(const IcmpSocket&) = delete;
-  IcmpSocket& operator=(const IcmpSocket&) = delete;
+  IcmpSocket(IcmpSocket&&) noexcept = default;
+  IcmpSocket& operator=(IcmpSocket&&) noexcept = default;
   ~IcmpSocket() { close(); }
 
   // The echo identifier this socket uses (chosen at open from the stack's seeded random source).
@@ -48,19 +39,15 @@ class IcmpSocket {
   Result<std::size_t> send_to(Bytes message, Ipv4Address remote);
   Result<DatagramInfo> recv_from(BytesMut out);
   bool readable() const;
+  bool writable(std::size_t len) const;  // a message of len bytes would be queued now
   void set_read_waker(Waker waker);
   void set_write_waker(Waker waker);
 
   void close();
-  bool is_open() const { return stack_ != nullptr; }
-  SocketId id() const { return id_; }
 
  private:
   friend class Stack;
-  IcmpSocket(Stack* stack, SocketId id) : stack_(stack), id_(id) {}
-
-  Stack* stack_ = nullptr;
-  SocketId id_;
+  IcmpSocket(Stack* stack, SocketId id) : SocketHandle(stack, id) {}
 };
 
 }  // namespace tapir

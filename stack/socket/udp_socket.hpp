@@ -9,40 +9,30 @@
 //   message_size             send: more than 65,507 bytes, or more than the MTU with don't-fragment
 //   destination_address_required  send() on an unconnected socket
 //   host_unreachable         a datagram was dropped: its next hop did not answer ARP (reported
-//                            once, by the next call, like Linux's socket error)
-//   connection_refused       an ICMP port unreachable came back (reported once)
+//                            once, by the next send or receive call, like Linux's socket error)
+//   connection_refused       an ICMP port unreachable came back (reported once, likewise)
 //
 // The handle owns the socket: destroying it closes it. Moving is allowed; copying is not.
 #pragma once
 
 #include <cstddef>
-#include <utility>
 
 #include "stack/base/bytes.hpp"
 #include "stack/base/datagram_queue.hpp"
 #include "stack/base/endpoint.hpp"
 #include "stack/base/error.hpp"
+#include "stack/socket/socket_handle.hpp"
 #include "stack/socket/socket_id.hpp"
 
 namespace tapir {
 
 class Stack;
 
-class UdpSocket {
+class UdpSocket : public SocketHandle<UdpSocket> {
  public:
   UdpSocket() = default;
-  UdpSocket(UdpSocket&& o) noexcept
-      : stack_(std::exchange(o.stack_, nullptr)), id_(std::exchange(o.id_, {})) {}
-  UdpSocket& operator=(UdpSocket&& o) noexcept {
-    if (this != &o) {
-      close();
-      stack_ = std::exchange(o.stack_, nullptr);
-      id_ = std::exchange(o.id_, {});
-    }
-    return *this;
-  }
-  UdpSocket(const UdpSocket&) = delete;
-  UdpSocket& operator=(const UdpSocket&) = delete;
+  UdpSocket(UdpSocket&&) noexcept = default;
+  UdpSocket& operator=(UdpSocket&&) noexcept = default;
   ~UdpSocket() { close(); }
 
   // Binds to a local address (any, or one of the stack's) and port (0: an ephemeral port).
@@ -67,15 +57,10 @@ class UdpSocket {
   void set_write_waker(Waker waker);
 
   void close();
-  bool is_open() const { return stack_ != nullptr; }
-  SocketId id() const { return id_; }
 
  private:
   friend class Stack;
-  UdpSocket(Stack* stack, SocketId id) : stack_(stack), id_(id) {}
-
-  Stack* stack_ = nullptr;
-  SocketId id_;
+  UdpSocket(Stack* stack, SocketId id) : SocketHandle(stack, id) {}
 };
 
 }  // namespace tapir

@@ -5,8 +5,6 @@
 #include "stack/ip/reassembler.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
 #include <new>
 #include <string_view>
 #include <utility>
@@ -16,29 +14,8 @@
 
 #include "stack/base/checksum.hpp"
 #include "stack/base/random.hpp"
+#include "tests/support/allocations.hpp"
 #include "tests/support/captures.hpp"
-
-// Counts every allocation through operator new, so a test can prove the reassembler makes none
-// after construction.
-namespace {
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-// g++ -O2 cannot see that these operators pair malloc with free and warns at inlined call sites.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace tapir::ip {
 namespace {
@@ -678,7 +655,7 @@ TEST(Reassembler, NoAllocationAfterConstruction) {
   const auto overlapping = make_fragment(whole, a.payload(), 1472, 1480, true);
   Reassembler r(ReassemblyConfig{});
   int calls = 0;
-  const std::size_t before = g_allocations.load();
+  const std::size_t before = test::allocations();
   for (const auto& f : b.fragments())
     (void)feed(r, f, kT0);
   (void)feed(r, a[0], kT0);
@@ -686,7 +663,7 @@ TEST(Reassembler, NoAllocationAfterConstruction) {
   (void)feed(r, a[2], kT0);
   (void)feed(r, a[1], kT0);
   r.poll(kT0 + 60s, [&](Bytes, Bytes) { ++calls; });
-  const std::size_t after = g_allocations.load();
+  const std::size_t after = test::allocations();
   EXPECT_EQ(after, before);
   expect_counters(r, {{"ipv4.reasm_fragments", 20},
                       {"ipv4.reasm_ok", 1},

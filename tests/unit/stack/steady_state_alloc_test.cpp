@@ -1,9 +1,6 @@
 // DESIGN.md "Memory": after start-up, steady-state traffic allocates nothing. This test counts
 // every operator new while pings (small and fragmented), a UDP echo through the socket API and
 // ARP traffic go through a warmed-up stack, and requires zero.
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -12,28 +9,7 @@
 #include "stack/wire/ethernet.hpp"
 #include "stack/wire/icmpv4.hpp"
 #include "stack/wire/udp.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-// g++ -O2 cannot see that these operators pair malloc with free and warns at inlined call sites.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed))
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+#include "tests/support/allocations.hpp"
 
 namespace tapir {
 namespace {
@@ -129,11 +105,10 @@ TEST(StackMemory, SteadyTrafficAllocatesNothing) {
   };
   round();  // warm-up: first uses may allocate (socket queues are made on first open)
   const std::size_t frames_before = sink.frames;
-  g_counting = true;
+  const std::size_t before = test::allocations();
   for (int i = 0; i < 100; ++i)
     round();
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0U);
+  EXPECT_EQ(test::allocations() - before, 0U);
   // Each round: ARP reply, echo reply, 3 fragments of the big reply, UDP echo, our request.
   EXPECT_EQ(sink.frames - frames_before, 100U * 7);
   EXPECT_TRUE(woken);
