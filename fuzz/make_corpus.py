@@ -11,6 +11,10 @@ for the frame inside a VXLAN packet and for the inner tag of a QinQ frame). Frag
 IPv4 datagram are also reassembled, so the ICMP/UDP/TCP targets get the whole message; such a
 seed carries the number of the datagram's last fragment.
 
+fuzz_stack, the whole-stack target, gets whole conversations instead: the frames of a capture in
+its record format (a flags byte, then [u16 delay_ms][u16 len][frame] per frame; see
+fuzz/fuzz_stack.cpp), named stack_<capture>[_<variant>].
+
 Per target it keeps at most --max inputs (default 15): identical bytes are written once, and the
 inputs are chosen so that every distinct shape (ethertype chain, ICMP type/code, TCP flags and
 options, ...) is represented before a second input of the same shape. fuzz_pcap_reader gets a
@@ -53,6 +57,13 @@ PCAP_TARGET = "fuzz_pcap_reader"
 # Small whole files for the pcap reader: Ethernet and raw link types, short and long records.
 PCAP_SEEDS = ["arp.pcap", "udp.pcap", "ping_record_route.pcap", "raw_ip.pcap", "vlan.pcap"]
 MANIFEST = ".make_corpus_written"
+
+STACK_TARGET = "fuzz_stack"
+# fuzz_stack's flags byte: bit 0 adds its TUN interface (10.0.1.1/24), bit 1 turns forwarding on;
+# the top bit of a record's delay sends its frame to the TUN interface.
+STACK_TUN, STACK_FORWARDING, STACK_TO_TUN = 0x01, 0x02, 0x8000
+STACK_MAC = bytes.fromhex("0a0000000002")  # the target's Ethernet interface: 10.0.0.2/24
+ROUTER_MAC = bytes.fromhex("0a00000000fe")  # the router of icmp_errors.pcap
 
 
 def read_pcap(path: Path) -> tuple[int, list[bytes]]:
@@ -228,6 +239,45 @@ class Walker:
             self.seeds.offer("fuzz_wire_tcp", name, tcp_shape(payload), payload)
 
 
+def stack_record(delay_ms: int, frame: bytes) -> bytes:
+    return struct.pack(">HH", delay_ms, len(frame)) + frame
+
+
+def stack_seeds(captures: Path) -> list[tuple[str, bytes]]:
+    """Whole conversations for fuzz_stack, from the captures, 1 ms between frames."""
+
+    def frames(name: str) -> list[bytes]:
+        path = captures / name
+        return read_pcap(path)[1] if path.exists() else []
+
+    def conversation(flags: int, frame_list: list[bytes], to_tun: bool = False) -> bytes:
+        out = bytes([flags])
+        for i, frame in enumerate(frame_list):
+            out += stack_record((1 if i else 0) | (STACK_TO_TUN if to_tun else 0), frame)
+        return out
+
+    seeds: list[tuple[str, bytes]] = []
+    for capture in ["arp", "ping", "ping_frag", "udp", "tcp", "vlan", "ping_record_route"]:
+        fl = frames(capture + ".pcap")
+        if fl:
+            seeds.append((f"stack_{capture}", conversation(0, fl)))
+    # Fragment zero of a ping alone, then 31 s of silence: the reassembly timer and its ICMP
+    # time exceeded.
+    frag = frames("ping_frag.pcap")
+    if frag:
+        seeds.append(("stack_ping_frag_timeout", conversation(0, frag[:1]) + stack_record(31000, b"")))
+    # The router's traffic of icmp_errors.pcap, sent to our MAC, forwarded to the TUN interface
+    # (10.0.1.0/24, MTU 1280): TTL 1 and DF over the MTU get their ICMP errors.
+    errors = frames("icmp_errors.pcap")
+    if errors:
+        to_us = [STACK_MAC + f[6:] for f in errors if f[:6] == ROUTER_MAC]
+        seeds.append(("stack_icmp_errors_forwarding", conversation(STACK_TUN | STACK_FORWARDING, to_us)))
+    raw = frames("raw_ip.pcap")
+    if raw:
+        seeds.append(("stack_raw_ip_tun", conversation(STACK_TUN, raw, to_tun=True)))
+    return seeds
+
+
 def load_manifest(corpus: Path) -> set[str]:
     path = corpus / MANIFEST
     if not path.exists():
@@ -287,6 +337,11 @@ def main() -> int:
             write(PCAP_TARGET, file_name, src.read_bytes())
             pcap_count += 1
     counts[PCAP_TARGET] = pcap_count
+
+    stack = stack_seeds(args.captures)
+    for name, data in stack:
+        write(STACK_TARGET, name, data)
+    counts[STACK_TARGET] = len(stack)
 
     (args.corpus / MANIFEST).write_text("".join(f"{w}\n" for w in sorted(written)))
     for target, count in counts.items():
