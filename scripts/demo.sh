@@ -1,59 +1,140 @@
 #!/usr/bin/env bash
-# The demo (README): installs what is missing, builds, then shows the Linux kernel's own
-# traffic decoded by tapir. Two private network namespaces joined by a veth; the kernel in one
-# pings (small and fragmented), resolves with ARP, echoes UDP and opens a TCP connection to the
-# other, while tcpdump records it. tapir-decode then prints every frame layer by layer, and one
-# frame with every field. Nothing outside the two namespaces is touched; they are deleted at exit.
-# Run as root.
-#
-# (Until the stack-on-TAP issue lands, tapir reads the wire; it does not yet answer on it.)
+# The demo (README): installs what is missing, builds, then shows tapir answering the Linux
+# kernel. Inside one private network namespace the kernel owns a TAP device tap0 (10.0.0.1/24)
+# and tapir-echo, tapir's stack in a process of its own, sits on the other end of it as
+# 10.0.0.2/24, recording what it sends and receives with --pcap. The kernel then pings it
+# (small and fragmented), resolves it with ARP, echoes UDP off it and hits a closed port;
+# tapir-ping, a second tapir on a second TAP, pings the kernel; tapir-echo prints its counters;
+# and tapir-decode prints the capture layer by layer, and one fragment with every field.
+# Nothing outside the namespace is touched; it is deleted at exit. Run as root.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash scripts/setup.sh
-echo "=== demo: building tapir-decode"
+echo "=== demo: building tapir-echo, tapir-ping and tapir-decode"
 cmake --preset default >/dev/null
-cmake --build --preset default --target tapir-decode | tail -n 1
+build_log=$(mktemp /tmp/tapir-demo-build.XXXXXX)
+if ! cmake --build --preset default --target tapir-echo tapir-ping tapir-decode >"$build_log" 2>&1; then
+  tail -n 30 "$build_log"
+  rm -f "$build_log"
+  echo "demo: the build failed (the lines above are its end)"
+  exit 1
+fi
+tail -n 1 "$build_log"
+rm -f "$build_log"
+bin=build/bin # relative: the demo runs from the repository root
 
 # shellcheck source=tests/netns/lib.sh
 source tests/netns/lib.sh
 netns_require_root_or_skip
 
-a=$(netns_unique demo-a)
-b=$(netns_unique demo-b)
-netns_create "$a"
-netns_create "$b"
-veth_pair "$a" veth0 10.0.0.1/24 "$b" veth0 10.0.0.2/24 0a:00:00:00:00:01 0a:00:00:00:00:02
-# Checksums are computed late on a veth unless offload is off; the capture should show real ones.
-netdev_offload_off "$a" veth0
-netdev_offload_off "$b" veth0
-
+ns=$(netns_unique demo)
+netns_create "$ns"
 out=$(mktemp -d /tmp/tapir-demo.XXXXXX)
-pcap="$out/demo.pcap"
+pcap="$out/tapir-echo.pcap"
 netns_at_exit rm -rf "$out"
 
-start_bg ip netns exec "$a" timeout 60 tcpdump -Z root --immediate-mode -U -s 65535 -i veth0 \
-  -w "$pcap" not ip6
-tcpdump_pid=$NETNS_LAST_PID
-wait_for 10 test -s "$pcap"
+# step TEXT: the heading of one step of the walkthrough.
+step() {
+  echo
+  echo "=== demo: $*"
+}
+# run CMD...: print CMD as typed, run it inside the namespace; a failure is shown, not fatal.
+run() {
+  echo "\$ $*"
+  ip netns exec "$ns" "$@" || echo "(exit $?)"
+}
+# shellcheck disable=SC2317  # called through wait_for
+has_carrier() {
+  ip -n "$ns" link show "$1" | grep -q LOWER_UP
+}
+# shellcheck disable=SC2317  # called through wait_for
+has_child() {
+  [[ -n $(cat "/proc/$1/task/$1/children" 2>/dev/null) ]]
+}
 
-start_bg ip netns exec "$b" timeout 60 socat UDP4-RECVFROM:7,fork EXEC:cat
-start_bg ip netns exec "$b" timeout 60 socat TCP4-LISTEN:8080,reuseaddr SYSTEM:'echo hello from the kernel'
-wait_for 10 ip netns exec "$b" sh -c 'ss -ltn | grep -q :8080'
+step "the kernel's side: tap0 10.0.0.1/24 and tap1 10.0.1.1/24 in namespace $ns"
+for dev in tap0:10.0.0.1/24 tap1:10.0.1.1/24; do
+  name=${dev%%:*} addr=${dev#*:}
+  echo "\$ ip tuntap add dev $name mode tap; ip addr add $addr dev $name; ip link set $name up"
+  ip -n "$ns" tuntap add dev "$name" mode tap
+  ip -n "$ns" addr add "$addr" dev "$name"
+  ip -n "$ns" link set "$name" up
+done
 
-echo "=== demo: the kernel at 10.0.0.1 talks to the kernel at 10.0.0.2"
-ip netns exec "$a" ping -c 2 -i 0.2 10.0.0.2 | tail -n 2
-ip netns exec "$a" ping -c 1 -s 4000 10.0.0.2 | tail -n 2
-ip netns exec "$a" arping -c 1 -I veth0 10.0.0.2 | tail -n 1 || true
-echo "udp echo: $(echo 'hello tapir' | ip netns exec "$a" timeout 5 nc -u -w 1 10.0.0.2 7)"
-echo "tcp: $(ip netns exec "$a" timeout 5 nc -w 2 10.0.0.2 8080 </dev/null)"
-sleep 0.3
-stop_bg "$tcpdump_pid"
+step "tapir-echo --tap tap0 --ip 10.0.0.2/24 --pcap $pcap"
+# timeout(1) bounds it and passes stop_bg's SIGTERM on; tapir-echo itself is its child, the
+# PID for SIGUSR1.
+start_bg ip netns exec "$ns" timeout 120 "$bin/tapir-echo" --tap tap0 --ip 10.0.0.2/24 \
+  --pcap "$pcap" 2>"$out/tapir-echo.log"
+echo_pid=$NETNS_LAST_PID
+if ! wait_for 5 has_child "$echo_pid" || ! wait_for 5 has_carrier tap0; then
+  cat "$out/tapir-echo.log"
+  echo "demo: tapir-echo did not start on tap0"
+  exit 1
+fi
+echo_app=$(awk '{print $1}' "/proc/$echo_pid/task/$echo_pid/children")
+sleep 0.2
+cat "$out/tapir-echo.log"
+echo "(a TAP shows DOWN, no carrier, until a program opens it: tap1 waits for tapir-ping)"
+ip -n "$ns" -br addr show
 
-echo
-echo "=== demo: tapir-decode $pcap"
-build/default/bin/tapir-decode "$pcap"
-echo
-echo "=== demo: tapir-decode -v (the first TCP segment, every field)"
-build/default/bin/tapir-decode -v "$pcap" | awk '/^frame /{f=$0; n=0; next} /TCP:/{print f; print prev2; print prev; print; exit} {prev2=prev; prev=$0}'
+step "the kernel pings tapir (ICMP echo, RFC 792)"
+run ping -c 3 -i 0.2 10.0.0.2
+
+step "a 4000-byte ping: fragmented on the way in, reassembled, fragmented on the way back (RFC 791)"
+run ping -c 2 -i 0.2 -s 4000 10.0.0.2
+
+step "ARP (RFC 826): who has 10.0.0.2? (Debian's arping names the interface with -i)"
+run arping -c 2 -W 0.2 -i tap0 10.0.0.2
+run ip neigh show dev tap0
+
+step "UDP echo on port 7 (RFC 862)"
+echo "\$ echo 'hello tapir' | nc -u -w 1 10.0.0.2 7"
+echo "came back: $(echo 'hello tapir' | ip netns exec "$ns" timeout 5 nc -u -w 1 10.0.0.2 7 || true)"
+
+step "a closed UDP port: tapir answers ICMP port unreachable, the kernel's socket sees ECONNREFUSED"
+echo "\$ python3: a connected UDP socket to 10.0.0.2:4444, send(), then recv()"
+ip netns exec "$ns" timeout 5 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect(("10.0.0.2", 4444))
+s.send(b"anyone there?")
+try:
+    print("recv:", s.recv(100))
+except ConnectionRefusedError as e:
+    print("recv:", e)
+except socket.timeout:
+    print("recv: no answer in 2 s")' || echo "(exit $?)"
+
+step "tapir-ping, a second tapir on tap1 (10.0.1.2/24), pings the kernel at 10.0.1.1"
+# --log-level warn: without it tapir-ping logs its counters at exit; the step after shows them.
+run timeout 20 "$bin/tapir-ping" --tap tap1 --ip 10.0.1.2/24 --log-level warn -c 3 -i 0.2 10.0.1.1
+run timeout 20 "$bin/tapir-ping" --tap tap1 --ip 10.0.1.2/24 --log-level warn -c 1 -s 4000 \
+  10.0.1.1
+
+step "tapir-echo's counters (SIGUSR1: every non-zero counter, on stderr)"
+lines=$(wc -l <"$out/tapir-echo.log")
+kill -USR1 "$echo_app"
+wait_for 3 sh -c "tail -n +$((lines + 1)) '$out/tapir-echo.log' | grep -q '^dev\.'" || true
+sleep 0.2
+tail -n "+$((lines + 1))" "$out/tapir-echo.log"
+
+step "SIGTERM: tapir-echo stops and flushes its capture"
+stop_bg "$echo_pid"
+ls -l "$pcap"
+
+step "tapir-decode $pcap (the first 25 of $("$bin/tapir-decode" "$pcap" | wc -l) frames)"
+"$bin/tapir-decode" "$pcap" | sed -n '1,25p'
+
+# The first fragment tapir sent: its frame number is the first field of the one-line form.
+frag=$("$bin/tapir-decode" "$pcap" | awk '/10\.0\.0\.2 > 10\.0\.0\.1: .*fragment/ {print $1; exit}')
+step "tapir-decode -v: frame ${frag:-?}, the first fragment of tapir's answer to the 4000-byte ping"
+if [[ -n $frag ]]; then
+  "$bin/tapir-decode" -v "$pcap" |
+    awk -v n="$frag" '/^frame / {on = ($2 == n ":")} on'
+else
+  echo "(no fragment from 10.0.0.2 in the capture)"
+fi
