@@ -123,8 +123,11 @@ Result<void> Stack::add_route(Ipv4Cidr prefix, std::optional<Ipv4Address> gatewa
 // ---- Entry points --------------------------------------------------------------------------
 
 void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink) {
-  if (iface >= interfaces_.size()) return;
   last_now_ = now;
+  if (iface >= interfaces_.size()) {
+    counters_.eth.rx_no_interface.inc();
+    return;
+  }
   if (tracer_ != nullptr) tracer_->on_frame(iface, interfaces_[iface].config.medium, false, frame);
   if (interfaces_[iface].config.medium == Medium::Ethernet) {
     receive_ethernet(iface, frame, now, sink);
@@ -222,9 +225,9 @@ void Stack::receive_arp(InterfaceId iface, Bytes packet, Instant now, FrameSink&
   (request ? c.rx_requests : c.rx_replies).inc();
   const InterfaceConfig& cfg = interfaces_[iface].config;
   const Ipv4Address own_ip = cfg.address.address();
-  if (arp.source_hardware_addr.is_multicast() || arp.source_hardware_addr == cfg.mac ||
-      arp.source_protocol_addr == own_ip || arp.source_protocol_addr.is_broadcast() ||
-      arp.source_protocol_addr.is_multicast()) {
+  if (arp.source_hardware_addr.is_multicast() || arp.source_hardware_addr.is_zero() ||
+      arp.source_hardware_addr == cfg.mac || arp.source_protocol_addr == own_ip ||
+      arp.source_protocol_addr.is_broadcast() || arp.source_protocol_addr.is_multicast()) {
     // A broadcast or own MAC as sender, or someone claiming our address: never learnt.
     c.rx_bad_sender.inc();
     return;
@@ -290,7 +293,7 @@ void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer
   } else {
     // RFC 1122 §2.3.2.2: keep (a bounded number of) datagrams while the address resolves.
     eth.set_dst(MacAddress{});
-    if (!neighbors_.enqueue(iface, next_hop, frame, owner, now)) counters_.ipv4.tx_dropped.inc();
+    (void)neighbors_.enqueue(iface, next_hop, frame, owner, now);  // a refusal is counted there
     return;
   }
   transmit(iface, frame, sink);

@@ -151,6 +151,12 @@ class Stack {
     std::uint8_t ttl = 0;  // 0: the default
     bool dont_frag = false;
     std::optional<std::uint16_t> ident;  // none: the next of the stack's counter
+    std::uint8_t dscp = 0;
+    wire::Ipv4Options options;  // sent in the first fragment; the copied ones in every fragment
+    // A forwarded fragment being cut again (RFC 791 §3.2): where its payload starts in the
+    // original datagram, and whether more of it follows.
+    std::uint16_t frag_offset = 0;
+    bool more_frags = false;
     link::FrameOwner owner;
 
     static IpSend to(Ipv4Address src, Ipv4Address dst, wire::IpProtocol protocol) {

@@ -8,7 +8,8 @@ namespace tapir {
 
 struct EthCounters {
   Counter rx_frames, tx_frames;
-  Counter rx_truncated, rx_not_for_us, rx_own_source, rx_unknown_ethertype, rx_tagged;
+  Counter rx_truncated, rx_not_for_us, rx_own_source, rx_unknown_ethertype, rx_tagged,
+      rx_no_interface;
   template <class F>
   void for_each_counter(F&& f) const {
     f("eth.rx_frames", rx_frames);
@@ -18,6 +19,7 @@ struct EthCounters {
     f("eth.rx_own_source", rx_own_source);
     f("eth.rx_unknown_ethertype", rx_unknown_ethertype);
     f("eth.rx_tagged", rx_tagged);
+    f("eth.rx_no_interface", rx_no_interface);  // receive() named no interface of this stack
   }
 };
 
@@ -42,7 +44,7 @@ struct Ipv4Counters {
   Counter rx_packets, rx_delivered, tx_packets, tx_fragments, rx_forwarded;
   Counter rx_truncated, rx_bad_version, rx_bad_header_len, rx_bad_length, rx_bad_checksum;
   Counter rx_bad_source, rx_not_for_us, rx_unknown_protocol, rx_ttl_expired, rx_no_route;
-  Counter rx_frag_needed, tx_no_route, tx_too_big, tx_dropped;
+  Counter rx_frag_needed, rx_martian, tx_no_route, tx_too_big;
   template <class F>
   void for_each_counter(F&& f) const {
     f("ipv4.rx_packets", rx_packets);
@@ -61,9 +63,9 @@ struct Ipv4Counters {
     f("ipv4.rx_ttl_expired", rx_ttl_expired);
     f("ipv4.rx_no_route", rx_no_route);
     f("ipv4.rx_frag_needed", rx_frag_needed);
+    f("ipv4.rx_martian", rx_martian);
     f("ipv4.tx_no_route", tx_no_route);
     f("ipv4.tx_too_big", tx_too_big);
-    f("ipv4.tx_dropped", tx_dropped);
   }
 };
 

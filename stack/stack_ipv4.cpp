@@ -24,6 +24,82 @@ std::error_code errc(std::errc e) {
 constexpr Ipv4Address kAllHosts{224, 0, 0, 1};
 constexpr std::size_t kIpHeaderLen = Ipv4View::min_header_len;
 
+// RFC 791 §3.1: option type octets; the high bit is the "copied" flag.
+constexpr std::uint8_t kOptEnd = 0;
+constexpr std::uint8_t kOptNop = 1;
+constexpr std::uint8_t kOptRecordRoute = 7;
+constexpr std::uint8_t kOptCopied = 0x80;
+
+// IP precedence 6 as a DSCP (RFC 2474 §4.2.2.1: class selector 6).
+constexpr std::uint8_t kInternetworkControl = 0x30;
+
+// Calls f(type, whole_option) for each option in `options` until End of Option List; stops at a
+// malformed length (the header was accepted, its options are not acted on past that).
+template <class F>
+void for_each_option(Bytes options, F&& f) {
+  std::size_t i = 0;
+  while (i < options.size()) {
+    const std::uint8_t type = load_u8(options, i);
+    if (type == kOptEnd) return;
+    if (type == kOptNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= options.size()) return;
+    const std::size_t len = load_u8(options, i + 1);
+    if (len < 2 || i + len > options.size()) return;
+    f(type, options.subspan(i, len));
+    i += len;
+  }
+}
+
+// Appends an option, keeping the whole a multiple of 4 (padded with End of Option List).
+void append_option(wire::Ipv4Options& out, Bytes option) {
+  if (out.len + option.size() > wire::Ipv4Options::max_len) return;
+  std::copy(option.begin(), option.end(), out.buf.begin() + out.len);
+  out.len = static_cast<std::uint8_t>(out.len + option.size());
+}
+void pad_options(wire::Ipv4Options& out) {
+  while (out.len % 4 != 0)
+    out.buf[out.len++] = std::byte{kOptEnd};
+}
+
+// RFC 791 §3.2: the options fragments after the first carry (the copied flag set).
+wire::Ipv4Options copied_options(const wire::Ipv4Options& options) {
+  wire::Ipv4Options out;
+  for_each_option(options.bytes(), [&](std::uint8_t type, Bytes option) {
+    if ((type & kOptCopied) != 0) append_option(out, option);
+  });
+  pad_options(out);
+  return out;
+}
+
+// RFC 791 §3.1 "Record Route": writes `address` in the next free slot of a record-route option
+// and advances its pointer; a full route is left as it is.
+void record_route(BytesMut option, Ipv4Address address) {
+  const std::size_t ptr = load_u8(option, 2);
+  if (ptr < 4 || ptr + 3 > option.size()) return;
+  address.to_bytes(option, ptr - 1);
+  store_u8(option, 2, static_cast<std::uint8_t>(ptr + 4));
+}
+
+// RFC 1122 §3.2.2.6: a Record Route option of an echo request goes back in the reply, updated
+// with this host. As Linux: the address is recorded on arrival and again as the reply leaves.
+wire::Ipv4Options echo_reply_options(const wire::Ipv4Options& request, Ipv4Address own) {
+  wire::Ipv4Options out;
+  for_each_option(request.bytes(), [&](std::uint8_t type, Bytes option) {
+    if (type != kOptRecordRoute || option.size() < 3) return;
+    const std::size_t at = out.len;
+    append_option(out, option);
+    if (out.len == at) return;
+    const BytesMut copy = BytesMut(out.buf).subspan(at, option.size());
+    record_route(copy, own);
+    record_route(copy, own);
+  });
+  pad_options(out);
+  return out;
+}
+
 }  // namespace
 
 bool Stack::is_local_address(Ipv4Address a) const {
@@ -122,7 +198,19 @@ void Stack::forward_ipv4(Bytes packet, const Ipv4Repr& ip, Instant now, FrameSin
                     payload, now, sink);
     return;
   }
+  // RFC 1812 §5.3.7: never forward from an unspecified source or to a loopback, unspecified
+  // or limited-broadcast destination.
+  if (ip.src.is_unspecified() || ip.dst.is_loopback() || ip.dst.is_unspecified() ||
+      ip.dst.is_broadcast()) {
+    c.rx_martian.inc();
+    return;
+  }
   const auto hop = routes_.lookup(ip.dst);
+  if (hop && is_broadcast_for(hop->iface, ip.dst)) {
+    // RFC 2644: a directed broadcast is not forwarded onto its network by default.
+    c.rx_martian.inc();
+    return;
+  }
   if (!hop) {
     // RFC 1812 §5.2.7.1: no route is network unreachable.
     c.rx_no_route.inc();
@@ -132,15 +220,31 @@ void Stack::forward_ipv4(Bytes packet, const Ipv4Repr& ip, Instant now, FrameSin
     return;
   }
   const std::size_t mtu = interfaces_[hop->iface].config.mtu;
-  if (packet.size() > mtu) {
-    // RFC 1191 §4 (RFC 1812 §5.2.6): too big with DF, or a fragment we would have to cut
-    // again, is refused with fragmentation needed and the next-hop MTU.
+  if (packet.size() > mtu && ip.dont_frag) {
+    // RFC 1191 §4 (RFC 1812 §5.2.6): too big with DF is refused with fragmentation needed and
+    // the next-hop MTU.
     c.rx_frag_needed.inc();
     send_icmp_error(Icmpv4Repr::DstUnreachable{wire::Icmpv4DstUnreachable::FragmentationNeeded,
                                                static_cast<std::uint16_t>(mtu),
                                                {},
                                                {}},
                     ip, payload, now, sink);
+    return;
+  }
+  if (packet.size() > mtu) {
+    // RFC 791 §3.2, RFC 1812 §5.2.6: too big without DF is cut into fragments (a fragment is
+    // cut again: its pieces keep their place in the original datagram).
+    IpSend send = IpSend::to(ip.src, ip.dst, ip.protocol);
+    send.ttl = static_cast<std::uint8_t>(ip.ttl - 1);
+    send.ident = ip.ident;
+    send.dscp = ip.dscp;
+    send.options = ip.options;
+    send.frag_offset = ip.frag_offset;
+    send.more_frags = ip.more_frags;
+    auto prepared = prepare_ipv4(send, payload.size());
+    if (!prepared) return;
+    store_bytes(prepared->l4, 0, payload);
+    if (send_built_ipv4(send, prepared->hop, payload.size(), now, sink)) c.rx_forwarded.inc();
     return;
   }
   // The datagram as it came, TTL one less, checksum updated incrementally (RFC 1624).
@@ -172,8 +276,9 @@ Result<ip::NextHop> Stack::route(IpSend& send) const {
 }
 
 Result<Stack::Prepared> Stack::prepare_ipv4(IpSend& send, std::size_t l4_len) {
+  const std::size_t header_len = kIpHeaderLen + send.options.len;
   // RFC 791 §3.1: Total Length is 16 bits.
-  if (l4_len + kIpHeaderLen > 0xffff) {
+  if (l4_len + header_len + send.frag_offset > 0xffff) {
     counters_.ipv4.tx_too_big.inc();
     return tl::unexpected(errc(std::errc::message_size));
   }
@@ -182,7 +287,7 @@ Result<Stack::Prepared> Stack::prepare_ipv4(IpSend& send, std::size_t l4_len) {
     counters_.ipv4.tx_no_route.inc();
     return tl::unexpected(hop.error());
   }
-  return Prepared{*hop, BytesMut(tx_datagram_).subspan(kLinkHeadroom + kIpHeaderLen, l4_len)};
+  return Prepared{*hop, BytesMut(tx_datagram_).subspan(kLinkHeadroom + header_len, l4_len)};
 }
 
 Result<void> Stack::send_built_ipv4(const IpSend& send, const ip::NextHop& hop, std::size_t l4_len,
@@ -194,11 +299,15 @@ Result<void> Stack::send_built_ipv4(const IpSend& send, const ip::NextHop& hop, 
   ip.dst = send.dst;
   ip.protocol = send.protocol;
   ip.ttl = send.ttl != 0 ? send.ttl : config_.default_ttl;
+  ip.dscp = send.dscp;
   ip.ident = send.ident ? *send.ident : next_ip_ident_++;
   ip.dont_frag = send.dont_frag;
+  ip.frag_offset = send.frag_offset;
+  ip.more_frags = send.more_frags;
   ip.payload_len = l4_len;
-  const BytesMut datagram = BytesMut(tx_datagram_).subspan(kLinkHeadroom, kIpHeaderLen + l4_len);
-  if (kIpHeaderLen + l4_len <= mtu) {
+  ip.options = send.options;
+  const BytesMut datagram = BytesMut(tx_datagram_).subspan(kLinkHeadroom, ip.header_len() + l4_len);
+  if (ip.buffer_len() <= mtu) {
     ip.emit(Ipv4ViewMut(datagram), config_.checksums);
     c.tx_packets.inc();
     link_output(hop.iface, hop.address, BytesMut(tx_datagram_), datagram.size(), send.owner, now,
@@ -211,21 +320,26 @@ Result<void> Stack::send_built_ipv4(const IpSend& send, const ip::NextHop& hop, 
     return tl::unexpected(errc(std::errc::message_size));
   }
   // RFC 791 §3.2: every fragment but the last carries a multiple of 8 payload bytes; each
-  // copies the header (no options are sent) with its offset and more-fragments flag.
-  const std::size_t piece = (mtu - kIpHeaderLen) & ~std::size_t{7};
-  const Bytes l4 = datagram.subspan(kIpHeaderLen);
+  // copies the header with its offset and more-fragments flag; the first keeps every option,
+  // the others only those whose "copied" flag is set.
+  const wire::Ipv4Options later_options = copied_options(send.options);
+  const Bytes l4 = datagram.subspan(ip.header_len());
   c.tx_packets.inc();
-  for (std::size_t off = 0; off < l4_len; off += piece) {
-    const std::size_t n = std::min(piece, l4_len - off);
+  std::size_t off = 0;
+  while (off < l4_len) {
     Ipv4Repr frag = ip;
-    frag.frag_offset = static_cast<std::uint16_t>(off);
-    frag.more_frags = off + n < l4_len;
+    if (off != 0) frag.options = later_options;
+    const std::size_t room = (mtu - frag.header_len()) & ~std::size_t{7};
+    const std::size_t n = std::min(room, l4_len - off);
+    frag.frag_offset = static_cast<std::uint16_t>(send.frag_offset + off);
+    frag.more_frags = off + n < l4_len || send.more_frags;
     frag.payload_len = n;
-    const BytesMut out = BytesMut(tx_fragment_).subspan(kLinkHeadroom, kIpHeaderLen + n);
+    const BytesMut out = BytesMut(tx_fragment_).subspan(kLinkHeadroom, frag.buffer_len());
     frag.emit(Ipv4ViewMut(out), config_.checksums);
-    store_bytes(out, kIpHeaderLen, l4.subspan(off, n));
+    store_bytes(out, frag.header_len(), l4.subspan(off, n));
     c.tx_fragments.inc();
     link_output(hop.iface, hop.address, BytesMut(tx_fragment_), out.size(), send.owner, now, sink);
+    off += n;
   }
   return {};
 }
@@ -253,6 +367,7 @@ void Stack::receive_icmp(const Ipv4Repr& ip, Bytes payload, Instant now, FrameSi
     // data of the request; RFC 1122 §3.2.2.6: of any size the host can reassemble.
     const Icmpv4Repr reply{Icmpv4Repr::EchoReply{echo->ident, echo->seq_no, echo->data}};
     IpSend send = IpSend::to(ip.dst, ip.src, IpProtocol::Icmp);
+    send.options = echo_reply_options(ip.options, ip.dst);
     auto prepared = prepare_ipv4(send, reply.buffer_len());
     if (!prepared) return;
     reply.emit(wire::Icmpv4ViewMut(prepared->l4), config_.checksums);
@@ -393,6 +508,8 @@ void Stack::send_icmp_error(Icmpv4Repr::Message error, const Ipv4Repr& offender,
   // §4.3.2.4), else from the outgoing interface.
   IpSend send = IpSend::to(is_local_address(offender.dst) ? offender.dst : Ipv4Address::any(),
                            offender.src, IpProtocol::Icmp);
+  // RFC 1812 §4.3.2.5: ICMP errors carry precedence 6, internetwork control (TOS 0xc0, as Linux).
+  send.dscp = kInternetworkControl;
   auto prepared = prepare_ipv4(send, msg.buffer_len());
   if (!prepared) return;
   msg.emit(wire::Icmpv4ViewMut(prepared->l4), config_.checksums);

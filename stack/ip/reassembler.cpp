@@ -50,12 +50,7 @@ std::optional<Reassembler::Datagram> Reassembler::on_fragment(const wire::Ipv4Re
 
   auto index = find(header);
   if (!index) {
-    // A new datagram. Existing datagrams are never evicted to make room for it.
-    index = free_slot();
-    if (!index) {
-      counters_.no_slot.inc();
-      return std::nullopt;
-    }
+    index = take_slot();
     Slot& s = slots_[*index];
     s = Slot{};
     s.used = true;
@@ -214,11 +209,15 @@ std::optional<std::size_t> Reassembler::find(const wire::Ipv4Repr& header) const
   return std::nullopt;
 }
 
-std::optional<std::size_t> Reassembler::free_slot() const {
+std::size_t Reassembler::take_slot() {
+  std::size_t oldest = 0;
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (!slots_[i].used) return i;
+    if (slots_[i].expires < slots_[oldest].expires) oldest = i;
   }
-  return std::nullopt;
+  release(oldest);
+  counters_.evicted.inc();
+  return oldest;
 }
 
 void Reassembler::release(std::size_t slot) {

@@ -8,7 +8,9 @@
 //  - a malformed fragment (bad_fragment): the fragment only, the datagram continues;
 //  - an exact duplicate (duplicate): the fragment only;
 //  - a fragment that would push bytes_held() past max_bytes (no_memory): the fragment only;
-//  - a new datagram when every slot is in use (no_slot): its fragment; no datagram is evicted;
+//  - when a new datagram finds every slot in use, the oldest datagram (the first to start) is
+//    dropped to make room (evicted), as Linux's fragment evictor does: incomplete datagrams,
+//    whose fragments were lost, must not hold every slot until they time out;
 //  - an overlap, or fragments disagreeing about where the datagram ends (overlap), a datagram
 //    longer than 65535 bytes (too_big), more than max_fragments fragments (too_many_fragments):
 //    the whole datagram, its slot freed;
@@ -34,8 +36,8 @@
 namespace tapir::ip {
 
 struct ReassemblyConfig {
-  std::size_t slots = 8;               // datagrams being reassembled at once
-  std::size_t max_bytes = 256 * 1024;  // payload bytes held across all slots
+  std::size_t slots = 16;               // datagrams being reassembled at once
+  std::size_t max_bytes = 1024 * 1024;  // payload bytes held across all slots
   // RFC 791 §3.2: a timer bounds the reassembly of each datagram. Linux fixes it at 30 s
   // (net.ipv4.ipfrag_time); RFC 1122 §3.3.2 recommends 60 to 120 s.
   Duration timeout = std::chrono::seconds(30);
@@ -49,7 +51,7 @@ struct ReassemblyCounters {
   Counter overlap;             // datagrams dropped: overlapping or disagreeing fragments
   Counter duplicate;           // exact duplicate fragments ignored
   Counter too_big;             // datagrams dropped: longer than 65535 bytes
-  Counter no_slot;             // fragments of a new datagram dropped: every slot in use
+  Counter evicted;             // datagrams dropped, oldest first, to make room for a new one
   Counter no_memory;           // fragments dropped: max_bytes would be exceeded
   Counter bad_fragment;        // fragments dropped: bad length or not a fragment
   Counter too_many_fragments;  // datagrams dropped: more than max_fragments fragments
@@ -62,7 +64,7 @@ struct ReassemblyCounters {
     f("ipv4.reasm_overlap", overlap);
     f("ipv4.reasm_duplicate", duplicate);
     f("ipv4.reasm_too_big", too_big);
-    f("ipv4.reasm_no_slot", no_slot);
+    f("ipv4.reasm_evicted", evicted);
     f("ipv4.reasm_no_memory", no_memory);
     f("ipv4.reasm_bad_fragment", bad_fragment);
     f("ipv4.reasm_too_many_fragments", too_many_fragments);
@@ -155,7 +157,8 @@ class Reassembler {
   enum class Outcome : std::uint8_t { pending, complete, dropped };
 
   std::optional<std::size_t> find(const wire::Ipv4Repr& header) const;
-  std::optional<std::size_t> free_slot() const;
+  // A free slot, else the one whose datagram started first, emptied (counted as evicted).
+  std::size_t take_slot();
   Outcome add(std::size_t slot, const wire::Ipv4Repr& header, Bytes header_bytes, Bytes payload);
   void release(std::size_t slot);
   BytesMut buffer(std::size_t slot);

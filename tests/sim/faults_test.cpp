@@ -172,16 +172,11 @@ TEST(SimFaults, LossDuplicationAndReorderDeliverOnlyIntactData) {
   EXPECT_EQ(total.checksum_drops, 0U);
 }
 
-// LIMITATION (stack/ip/reassembler: a fixed number of slots, 8 by default, none ever evicted,
-// each held for the 30 s timeout): under loss every datagram that lost a fragment keeps its slot
-// for 30 s, so after the first eight such losses every later fragmented datagram is dropped
-// (ipv4.reasm_no_slot: 186 of B's 291 fragments for seed 1). About 10% of the fragmented echoes
-// come back where the loss itself lets about 42% through (each frame meets a 5% loss at both
-// ends' decorators: 0.9025 per hop; 3000 bytes make 3 fragments each way, 8000 bytes 6), which
-// is what this scenario gets with reassembly.slots = 64. Linux has no slot bound and evicts the
-// oldest queues under memory pressure. Enable once the reassembler evicts (or otherwise bounds
-// the damage).
-TEST(SimFaults, DISABLED_FragmentedTrafficSurvivesLossAsWellAsTheLossAllows) {
+// Under loss, datagrams that lost a fragment must not hold the reassembler's slots for the whole
+// 30 s timeout: a new datagram evicts the oldest (as Linux's evictor does), so fragmented echoes
+// come back about as often as the loss itself allows (each frame meets a 5% loss at both ends'
+// decorators: 0.9025 per hop; 3000 bytes make 3 fragments each way, 8000 bytes 6).
+TEST(SimFaults, FragmentedTrafficSurvivesLossAsWellAsTheLossAllows) {
   std::uint64_t sent = 0, echoed = 0;
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {
     SCOPED_TRACE("seed=" + std::to_string(seed));

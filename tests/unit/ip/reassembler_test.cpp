@@ -559,7 +559,7 @@ TEST(Reassembler, NextDeadlineIsTheEarliestTimer) {
                   {{"ipv4.reasm_fragments", 5}, {"ipv4.reasm_ok", 1}, {"ipv4.reasm_timeout", 1}});
 }
 
-TEST(Reassembler, NoSlotDropsTheNewDatagramNotAnOldOne) {
+TEST(Reassembler, ANewDatagramEvictsTheOldestWhenEverySlotIsInUse) {
   const EchoDatagram a(0x1111);
   const EchoDatagram b(0x2222);
   const EchoDatagram c(0x3333);
@@ -567,22 +567,21 @@ TEST(Reassembler, NoSlotDropsTheNewDatagramNotAnOldOne) {
   config.slots = 2;
   Reassembler r(config);
   EXPECT_FALSE(feed(r, a[0], kT0));
-  EXPECT_FALSE(feed(r, b[0], kT0));
-  EXPECT_FALSE(feed(r, c[0], kT0));  // no free slot: dropped, nothing evicted
+  EXPECT_FALSE(feed(r, b[0], kT0 + 1ms));
+  // No free slot: the oldest datagram (a, started first) makes room, as Linux's evictor does.
+  EXPECT_FALSE(feed(r, c[0], kT0 + 2ms));
   EXPECT_EQ(r.in_use(), 2U);
   EXPECT_EQ(r.bytes_held(), 2960U);
-  EXPECT_FALSE(feed(r, a[1], kT0));
-  EXPECT_TRUE(feed(r, a[2], kT0));
-  EXPECT_EQ(r.in_use(), 1U);
-  // A freed slot takes the next new datagram.
-  EXPECT_FALSE(feed(r, c[1], kT0));
-  EXPECT_FALSE(feed(r, c[2], kT0));
-  EXPECT_TRUE(feed(r, c[0], kT0));
-  EXPECT_FALSE(feed(r, b[1], kT0));
-  EXPECT_TRUE(feed(r, b[2], kT0));
+  EXPECT_EQ(r.next_deadline(), kT0 + 1ms + 30s);  // b's timer is now the earliest
+  // a starts again from nothing (evicting b), so its fragments 1 and 2 do not complete it.
+  EXPECT_FALSE(feed(r, a[1], kT0 + 3ms));
+  EXPECT_FALSE(feed(r, a[2], kT0 + 3ms));
+  EXPECT_FALSE(feed(r, c[1], kT0 + 4ms));
+  EXPECT_TRUE(feed(r, c[2], kT0 + 4ms));
+  EXPECT_TRUE(feed(r, a[0], kT0 + 5ms));
   EXPECT_EQ(r.in_use(), 0U);
   expect_counters(r,
-                  {{"ipv4.reasm_fragments", 10}, {"ipv4.reasm_ok", 3}, {"ipv4.reasm_no_slot", 1}});
+                  {{"ipv4.reasm_fragments", 8}, {"ipv4.reasm_ok", 2}, {"ipv4.reasm_evicted", 2}});
 }
 
 TEST(Reassembler, NoMemoryDropsTheFragment) {
@@ -641,7 +640,7 @@ TEST(Reassembler, CountersHaveStableNames) {
                                                 {"ipv4.reasm_overlap", 0},
                                                 {"ipv4.reasm_duplicate", 0},
                                                 {"ipv4.reasm_too_big", 0},
-                                                {"ipv4.reasm_no_slot", 0},
+                                                {"ipv4.reasm_evicted", 0},
                                                 {"ipv4.reasm_no_memory", 0},
                                                 {"ipv4.reasm_bad_fragment", 0},
                                                 {"ipv4.reasm_too_many_fragments", 0},

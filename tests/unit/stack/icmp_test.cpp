@@ -110,11 +110,10 @@ TEST(StackIcmp, EchoReplyIsLinuxsButForTheIdentification) {
   }
 }
 
-// NOT IMPLEMENTED (stack_ipv4.cpp, receive_icmp): RFC 1122 §3.2.2.6: "If a Record Route and/or
-// Time Stamp option is received in an ICMP Echo Request, this option (these options) SHOULD be
-// updated to include the current host and included in the IP header of the Echo Reply". Linux
-// does (ping_record_route.pcap); the stack's reply carries no options. Enable once it does.
-TEST(StackIcmp, DISABLED_EchoReplyCarriesTheRecordRouteAsLinuxDoes) {
+// RFC 1122 §3.2.2.6: a Record Route option of an echo request goes back in the reply, updated
+// with this host ("SHOULD be updated to include the current host and included in the IP header
+// of the Echo Reply"), as Linux does in ping_record_route.pcap.
+TEST(StackIcmp, EchoReplyCarriesTheRecordRouteAsLinuxDoes) {
   const auto capture = load_capture("ping_record_route.pcap");
   Host h;
   h.learn(kPeerIp, kPeerMac);

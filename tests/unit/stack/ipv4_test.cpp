@@ -493,31 +493,50 @@ TEST(StackIpv4, TooBigWithDontFragmentIsFragmentationNeededAsLinuxDoes) {
   const auto p = parse_ipv4(sent[0]);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->ip.buffer_len(), 576U);
-  // RFC 1191 §4 (RFC 1812 §5.2.6): too big with DF, or a fragment we would have to cut
-  // again, is refused with fragmentation needed and the next-hop MTU.
+  // RFC 1191 §4 (RFC 1812 §5.2.6): too big with DF is refused with fragmentation needed and
+  // the next-hop MTU.
   EXPECT_EQ(to_hex(icmp_bytes(sent[0].bytes)), to_hex(icmp_bytes(captured(c, 6))));
   EXPECT_EQ(r.count("ipv4.rx_frag_needed"), 1U);
 }
 
-// BUG (stack_ipv4.cpp, forward_ipv4): a datagram too big for the next hop is refused with
-// "fragmentation needed and DF set" whether or not DF is set; RFC 791 §3.2 / RFC 1812 §5.2.6
-// say a router fragments a datagram without DF (RFC 1191 §4: code 4 is for DF only). Not a few
-// lines to fix (the forward path has no fragmenter), so left disabled until it is.
-TEST(StackIpv4, DISABLED_TooBigWithoutDontFragmentIsFragmented) {
+// RFC 791 §3.2, RFC 1812 §5.2.6: a router cuts a datagram without DF that is too big for the
+// next hop into fragments (RFC 1191 §4: fragmentation needed is for DF only); a fragment is cut
+// again, its pieces keeping their place in the original datagram.
+TEST(StackIpv4, TooBigWithoutDontFragmentIsFragmented) {
   Router r;
-  auto packet = ipv4_packet(ip_header(kPeerIp, kHostC, IpProtocol::Udp),
-                            udp_datagram(kPeerIp, kHostC, 40000, 9, counting(0, 1400)));
-  r.receive(to_us(packet, kRouterMac0));
-  const auto sent = r.take();
+  const auto l4 = udp_datagram(kPeerIp, kHostC, 40000, 9, counting(0, 1400));
+  auto header = ip_header(kPeerIp, kHostC, IpProtocol::Udp);
+  r.receive(to_us(ipv4_packet(header, l4), kRouterMac0));
+  auto sent = r.take();
   ASSERT_EQ(sent.size(), 2U);
-  for (const auto& f : sent) {
-    EXPECT_EQ(f.iface, r.eth1);
-    const auto p = parse_ipv4(f);
+  std::vector<std::byte> joined;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].iface, r.eth1);
+    const auto p = parse_ipv4(sent[i]);
     ASSERT_TRUE(p);
     EXPECT_LE(p->ip.buffer_len(), 1000U);
     EXPECT_EQ(p->ip.ttl, 63);
+    EXPECT_EQ(p->ip.ident, header.ident);
+    EXPECT_EQ(p->ip.frag_offset, joined.size());
+    EXPECT_EQ(p->ip.more_frags, i == 0);
+    joined.insert(joined.end(), p->payload.begin(), p->payload.end());
   }
+  EXPECT_EQ(joined, l4);
+  // The second half of a datagram, itself a fragment at offset 1480 with more to come.
+  header.frag_offset = 1480;
+  header.more_frags = true;
+  r.receive(to_us(ipv4_packet(header, counting(0, 1200)), kRouterMac0));
+  sent = r.take();
+  ASSERT_EQ(sent.size(), 2U);
+  const auto first = parse_ipv4(sent[0]);
+  const auto second = parse_ipv4(sent[1]);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->ip.frag_offset, 1480U);
+  EXPECT_TRUE(first->ip.more_frags);
+  EXPECT_EQ(second->ip.frag_offset, 1480U + first->payload.size());
+  EXPECT_TRUE(second->ip.more_frags);  // more of the original datagram follows
   EXPECT_EQ(r.count("icmp.tx_errors"), 0U);
+  EXPECT_EQ(r.count("ipv4.rx_forwarded"), 2U);
 }
 
 TEST(StackIpv4, NoRouteWhileForwardingIsNetUnreachable) {
