@@ -162,8 +162,10 @@ TEST(StackArp, SendersClaimingOurAddressOrAGroupMacAreNeverLearnt) {
                       MacAddress::broadcast()));
   h.receive(arp_frame({ArpOperation::Request, kPeerMac, Ipv4Address(224, 0, 0, 9), {}, kIp},
                       MacAddress::broadcast()));
+  h.receive(arp_frame({ArpOperation::Request, MacAddress{}, kPeerIp, {}, kIp},  // a zero MAC
+                      MacAddress::broadcast()));
   EXPECT_TRUE(h.take().empty());
-  EXPECT_EQ(h.count("arp.rx_bad_sender"), 4U);
+  EXPECT_EQ(h.count("arp.rx_bad_sender"), 5U);
   for (const auto& e : h.stack->neighbors().entries())
     EXPECT_EQ(e.state, State::Free);
 }

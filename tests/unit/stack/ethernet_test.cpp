@@ -104,11 +104,12 @@ TEST(StackEthernet, AddInterfaceChecksItsArguments) {
   EXPECT_EQ(stack->routes().lookup(Ipv4Address(10, 0, 1, 9))->iface, 1);
 }
 
-TEST(StackEthernet, AFrameForAnUnknownInterfaceIsIgnored) {
+TEST(StackEthernet, AFrameForAnUnknownInterfaceIsIgnoredAndCounted) {
   Host h;
   h.receive(7, to_us(ping_to_us()));
   EXPECT_TRUE(h.take().empty());
   EXPECT_EQ(h.count("eth.rx_frames"), 0U);
+  EXPECT_EQ(h.count("eth.rx_no_interface"), 1U);
 }
 
 struct RecordingTracer final : FrameTracer {

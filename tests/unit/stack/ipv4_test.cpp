@@ -539,6 +539,21 @@ TEST(StackIpv4, TooBigWithoutDontFragmentIsFragmented) {
   EXPECT_EQ(r.count("ipv4.rx_forwarded"), 2U);
 }
 
+TEST(StackIpv4, MartiansAreNeverForwarded) {
+  Router r;
+  // RFC 1812 §5.3.7: not from an unspecified source, not to a loopback or unspecified address.
+  r.receive(to_us(ping_packet(Ipv4Address(127, 0, 0, 1)), kRouterMac0));
+  r.receive(to_us(ping_packet(Ipv4Address::any()), kRouterMac0));
+  r.receive(to_us(ipv4_packet(ip_header(Ipv4Address::any(), kHostC, IpProtocol::Udp),
+                              udp_datagram(Ipv4Address::any(), kHostC, 68, 67, counting(0, 8))),
+                  kRouterMac0));
+  // RFC 2644: a directed broadcast is not forwarded onto its network by default.
+  r.receive(to_us(ping_packet(Ipv4Address(10, 0, 1, 255)), kRouterMac0));
+  EXPECT_TRUE(r.take().empty());
+  EXPECT_EQ(r.count("ipv4.rx_martian"), 4U);
+  EXPECT_EQ(r.count("ipv4.rx_forwarded"), 0U);
+}
+
 TEST(StackIpv4, NoRouteWhileForwardingIsNetUnreachable) {
   Router r;
   auto packet = ping_packet(Ipv4Address(192, 0, 2, 1));
