@@ -7,8 +7,8 @@
 //   - ICMP errors (destination unreachable, time exceeded) that quote one of its echo requests.
 // DatagramInfo.remote.address is the sender and .ttl the TTL the message arrived with.
 // A request dropped because its next hop did not answer ARP is reported once as
-// std::errc::host_unreachable by the next send_to() or recv_from(). Other errors as for
-// UdpSocket.
+// std::errc::host_unreachable by the next send_to() or recv_from(). Other errors, ownership and
+// lifetime as for UdpSocket.
 #pragma once
 
 #include <cstddef>

@@ -12,7 +12,8 @@
 //                            once, by the next send or receive call, like Linux's socket error)
 //   connection_refused       an ICMP port unreachable came back (reported once, likewise)
 //
-// The handle owns the socket: destroying it closes it. Moving is allowed; copying is not.
+// The handle owns the socket: destroying it closes it. Moving is allowed; copying is not. The
+// Stack must outlive its handles (they hold a plain pointer to it).
 #pragma once
 
 #include <cstddef>
