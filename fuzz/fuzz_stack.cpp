@@ -196,7 +196,7 @@ void check_state(const Stack& s, std::uint64_t frames_in_ethernet) {
       c("ipv4.rx_truncated") + c("ipv4.rx_bad_version") + c("ipv4.rx_bad_header_len") +
       c("ipv4.rx_bad_length") + c("ipv4.rx_bad_checksum") + c("ipv4.rx_bad_source") +
       c("ipv4.rx_not_for_us") + c("ipv4.rx_forwarded") + c("ipv4.rx_ttl_expired") +
-      c("ipv4.rx_no_route") + c("ipv4.rx_frag_needed");
+      c("ipv4.rx_no_route") + c("ipv4.rx_frag_needed") + c("ipv4.rx_martian");
   FUZZ_CHECK(c("ipv4.rx_packets") + c("ipv4.reasm_ok") == ip_drops + c("ipv4.reasm_fragments") +
                                                               c("ipv4.rx_delivered") +
                                                               c("ipv4.rx_unknown_protocol"));

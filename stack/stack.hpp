@@ -219,6 +219,10 @@ class Stack {
                              std::error_code error, Bytes message, const wire::Ipv4Repr& ip);
   bool icmp_rate_allows(Instant now);
 
+  // TCP (stack_tcp.cpp).
+  void receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes payload, Instant now,
+                   FrameSink& sink);
+
   // UDP.
   void receive_udp(const wire::Ipv4Repr& ip, Bytes payload, Instant now, FrameSink& sink);
   void poll_sockets(Instant now, FrameSink& sink);

@@ -105,12 +105,26 @@ struct UdpCounters {
   }
 };
 
+struct TcpCounters {
+  Counter rx_segments, tx_resets;
+  Counter rx_malformed, rx_bad_checksum, rx_no_socket;
+  template <class F>
+  void for_each_counter(F&& f) const {
+    f("tcp.rx_segments", rx_segments);
+    f("tcp.tx_resets", tx_resets);
+    f("tcp.rx_malformed", rx_malformed);
+    f("tcp.rx_bad_checksum", rx_bad_checksum);
+    f("tcp.rx_no_socket", rx_no_socket);  // answered with a RST unless it was one
+  }
+};
+
 struct StackCounters {
   EthCounters eth;
   ArpCounters arp;
   Ipv4Counters ipv4;
   IcmpCounters icmp;
   UdpCounters udp;
+  TcpCounters tcp;
   template <class F>
   void for_each_counter(F&& f) const {
     eth.for_each_counter(f);
@@ -118,6 +132,7 @@ struct StackCounters {
     ipv4.for_each_counter(f);
     icmp.for_each_counter(f);
     udp.for_each_counter(f);
+    tcp.for_each_counter(f);
   }
 };
 

@@ -177,6 +177,10 @@ void Stack::deliver_ipv4(InterfaceId iface, const Ipv4Repr& ip, Bytes payload, I
       counters_.ipv4.rx_delivered.inc();
       receive_udp(ip, payload, now, sink);
       break;
+    case IpProtocol::Tcp:
+      counters_.ipv4.rx_delivered.inc();
+      receive_tcp(iface, ip, payload, now, sink);
+      break;
     default:
       counters_.ipv4.rx_unknown_protocol.inc();
       // RFC 1122 §3.2.2.1: a host should send protocol unreachable for a transport it lacks.
@@ -241,10 +245,11 @@ void Stack::forward_ipv4(Bytes packet, const Ipv4Repr& ip, Instant now, FrameSin
     send.options = ip.options;
     send.frag_offset = ip.frag_offset;
     send.more_frags = ip.more_frags;
-    auto prepared = prepare_ipv4(send, payload.size());
+    c.rx_forwarded.inc();
+    auto prepared = prepare_ipv4(send, payload.size());  // a refusal is counted there (tx_)
     if (!prepared) return;
     store_bytes(prepared->l4, 0, payload);
-    if (send_built_ipv4(send, prepared->hop, payload.size(), now, sink)) c.rx_forwarded.inc();
+    (void)send_built_ipv4(send, prepared->hop, payload.size(), now, sink);
     return;
   }
   // The datagram as it came, TTL one less, checksum updated incrementally (RFC 1624).

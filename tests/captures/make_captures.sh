@@ -261,6 +261,28 @@ make_tcp() {
   publish tcp.pcap
 }
 
+# --- tcp_rst.pcap: Linux's resets for segments to a port nobody listens on (RFC 9293
+# §3.10.7.1): a SYN (no ACK) gets RST+ACK acknowledging it; a segment with ACK and 6 data bytes
+# gets a bare RST whose sequence number is that ACK; a RST gets nothing.
+make_tcp_rst() {
+  two_hosts
+  in_ns $A timeout 10 ping -q -c 1 -W 2 10.0.0.2 >/dev/null
+  cat >"$work/tcp_rst.py" <<'EOF'
+from scapy.all import IP, TCP, Raw, send
+send(IP(src="10.0.0.1", dst="10.0.0.2", id=0x2001) / TCP(sport=40010, dport=9999, flags="S",
+     seq=1000, window=64240, options=[("MSS", 1460)]), verbose=False)
+send(IP(src="10.0.0.1", dst="10.0.0.2", id=0x2002) / TCP(sport=40011, dport=9999, flags="PA",
+     seq=5000, ack=777777, window=502) / Raw(b"hello\n"), verbose=False)
+send(IP(src="10.0.0.1", dst="10.0.0.2", id=0x2003) / TCP(sport=40012, dport=9999, flags="R",
+     seq=9000, window=0), verbose=False)
+EOF
+  capture_start $A veth0 tcp_rst.pcap tcp port 9999
+  in_ns $A timeout 20 "$PY" "$work/tcp_rst.py"
+  capture_stop
+  ns_del_all
+  publish tcp_rst.pcap
+}
+
 # --- tcp_sack.pcap: a 12000-byte transfer with one data segment dropped by nftables in the
 # receiver, so the receiver's duplicate ACKs carry SACK blocks, then the retransmission. The
 # receiver's listening socket advertises MSS 536 to keep the file small.
@@ -366,7 +388,7 @@ make_raw_ip() {
 }
 
 # CAPTURES="tcp vlan" makes only those (the names of the make_* functions below).
-for what in ${CAPTURES:-arp pings udp icmp_errors tcp tcp_sack vlan vxlan raw_ip}; do
+for what in ${CAPTURES:-arp pings udp icmp_errors tcp tcp_rst tcp_sack vlan vxlan raw_ip}; do
   "make_$what"
 done
 echo "make_captures: done; files in $out"

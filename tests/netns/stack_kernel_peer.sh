@@ -255,6 +255,28 @@ else
   bad "closed UDP port (RFC 1122 §4.1.3.1): a connected socket to 10.0.0.2:4444 saw '$answer', expected ECONNREFUSED"
 fi
 
+# RFC 9293 §3.10.7.1: a SYN to a TCP port nobody listens on draws a RST, which the kernel's
+# connect() reports at once as ECONNREFUSED (no retransmitted SYNs, no timeout).
+answer=$(in_ns timeout 10 python3 - <<'EOF'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(3.0)
+start = time.monotonic()
+try:
+    s.connect(("10.0.0.2", 9999))
+    print("connected")
+except ConnectionRefusedError:
+    print("refused %.3f" % (time.monotonic() - start))
+except OSError as e:
+    print("error %s" % e)
+EOF
+)
+if [[ $answer == refused* ]] && (($(awk '{print ($2 < 1.0)}' <<<"$answer"))); then
+  ok "closed TCP port (RFC 9293 §3.10.7.1): the kernel's connect() refused after ${answer#refused } s"
+else
+  bad "closed TCP port (RFC 9293 §3.10.7.1): connect to 10.0.0.2:9999 gave '$answer', expected a prompt ECONNREFUSED"
+fi
+
 # ---------------------------------------------------------------------------------------------
 # tun0: no link layer, so no ARP; the kernel's packets reach tapir as bare IPv4 (RFC 791).
 kernel_dev tun0 tun 10.0.1.1/24

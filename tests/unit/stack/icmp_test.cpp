@@ -217,11 +217,10 @@ TEST(StackIcmp, NoPortUnreachableForBroadcastOrMulticast) {
 TEST(StackIcmp, AnUnknownProtocolIsProtocolUnreachable) {
   Host h;
   h.learn(kPeerIp, kPeerMac);
-  // TCP, which this stack does not speak yet: a SYN to port 8080.
-  const auto capture = load_capture("tcp.pcap");
-  const auto syn = captured(capture, 1);
-  const Bytes offender = Bytes(syn).subspan(14);
-  h.receive(syn);
+  // SCTP (132), which this stack does not speak.
+  const auto packet = ipv4_packet(ip_header(kPeerIp, kIp, IpProtocol{132}), bytes_of("sctp init"));
+  const Bytes offender = packet;
+  h.receive(to_us(packet));
   const auto sent = h.take();
   ASSERT_EQ(sent.size(), 1U);
   const auto u = unreachable_of(sent[0]);
