@@ -109,6 +109,10 @@ except ConnectionRefusedError as e:
 except socket.timeout:
     print("recv: no answer in 2 s")' || echo "(exit $?)"
 
+step "a closed TCP port: tapir answers the SYN with a RST (RFC 9293 §3.10.7.1), connect() is refused"
+echo "\$ nc -v -w 2 10.0.0.2 9999"
+ip netns exec "$ns" timeout 5 nc -v -w 2 10.0.0.2 9999 </dev/null 2>&1 || true
+
 step "tapir-ping, a second tapir on tap1 (10.0.1.2/24), pings the kernel at 10.0.1.1"
 # --log-level warn: without it tapir-ping logs its counters at exit; the step after shows them.
 run timeout 20 "$bin/tapir-ping" --tap tap1 --ip 10.0.1.2/24 --log-level warn -c 3 -i 0.2 10.0.1.1
