@@ -30,6 +30,7 @@
 #include "stack/wire/ethernet.hpp"
 #include "stack/wire/icmpv4.hpp"
 #include "stack/wire/ipv4.hpp"
+#include "stack/wire/tcp.hpp"
 #include "stack/wire/udp.hpp"
 
 using namespace tapir;
@@ -162,6 +163,12 @@ class CheckingSink final : public FrameSink {
       const auto type = static_cast<Icmpv4Type>(load_u8(view.payload(), 0));
       if (type == Icmpv4Type::DstUnreachable || type == Icmpv4Type::TimeExceeded)
         FUZZ_CHECK(view.total_len() <= 576);
+    } else if (ip->protocol == IpProtocol::Tcp) {
+      // RFC 9293 §3.10.7.1: with no connections, the only TCP the stack sends is a reset.
+      auto tcp = wire::TcpRepr::parse(wire::TcpView(view.payload()), ip->src, ip->dst,
+                                      ChecksumPolicy::all());
+      FUZZ_CHECK(tcp);
+      FUZZ_CHECK(tcp->rst && !tcp->syn && !tcp->fin && tcp->payload_len == 0);
     } else {
       FUZZ_CHECK(false);  // the stack originates nothing else
     }
