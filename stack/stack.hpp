@@ -233,6 +233,17 @@ class Stack {
   std::optional<std::uint16_t> ephemeral_port();
   bool udp_port_in_use(std::uint16_t port, Ipv4Address addr) const;
   void owner_failed(const link::FrameOwner& owner, std::error_code error);
+  // A socket became readable / writable: its waker fires at the end of this receive() or poll().
+  template <class Slot>
+  void mark_read(Slot& s) {
+    s.wake_read = true;
+    wakes_pending_ = true;
+  }
+  template <class Slot>
+  void mark_write(Slot& s) {
+    s.wake_write = true;
+    wakes_pending_ = true;
+  }
   void fire_wakers();
 
   // Socket operations (called by the handles).
@@ -255,7 +266,8 @@ class Stack {
   std::vector<IcmpSlot> icmp_;
   StackCounters counters_;
   FrameTracer* tracer_ = nullptr;
-  Instant last_now_{};  // of the last receive() or poll()
+  Instant last_now_{};          // of the last receive() or poll()
+  bool wakes_pending_ = false;  // some socket's wake_read or wake_write is set
   std::uint16_t next_ip_ident_ = 0;
   unsigned icmp_tokens_ = 0;
   Instant icmp_refill_{};

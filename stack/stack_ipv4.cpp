@@ -387,7 +387,7 @@ void Stack::receive_icmp(const Ipv4Repr& ip, Bytes payload, Instant now, FrameSi
     for (auto& s : icmp_) {
       if (!s.open || s.ident != view.ident()) continue;
       if (s.rx->push({{ip.src, 0}, ip.dst, 0, ip.ttl}, payload)) {
-        s.wake_read = true;
+        mark_read(s);
       } else {
         c.rx_queue_full.inc();
       }
@@ -434,7 +434,7 @@ void Stack::icmp_error_to_sockets(const Ipv4Repr& quoted, Bytes quoted_payload,
       if (s.open && s.bound && s.local.port == sport && s.remote &&
           *s.remote == Ipv4Endpoint{quoted.dst, dport}) {
         s.error = error;
-        s.wake_read = true;
+        mark_read(s);
         return;
       }
     }
@@ -445,7 +445,7 @@ void Stack::icmp_error_to_sockets(const Ipv4Repr& quoted, Bytes quoted_payload,
     for (auto& s : icmp_) {
       if (!s.open || s.ident != ident) continue;
       if (s.rx->push({{ip.src, 0}, ip.dst, 0, ip.ttl}, message)) {
-        s.wake_read = true;
+        mark_read(s);
       } else {
         counters_.icmp.rx_queue_full.inc();
       }

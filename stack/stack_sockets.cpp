@@ -95,7 +95,7 @@ void Stack::receive_udp(const Ipv4Repr& ip, Bytes payload, Instant now, FrameSin
     return;
   }
   if (match->rx->push({from, ip.dst, 0, ip.ttl}, view.payload())) {
-    match->wake_read = true;
+    mark_read(*match);
   } else {
     c.rx_queue_full.inc();
   }
@@ -117,7 +117,7 @@ void Stack::poll_sockets(Instant now, FrameSink& sink) {
       if (!prepared) {
         s.tx->pop(BytesMut{});
         s.error = prepared.error();
-        s.wake_read = true;
+        mark_read(s);
         counters_.udp.tx_dropped.inc();
         continue;
       }
@@ -127,13 +127,13 @@ void Stack::poll_sockets(Instant now, FrameSink& sink) {
           wire::UdpViewMut(prepared->l4), send.src, send.dst, config_.checksums);
       if (auto r = send_built_ipv4(send, prepared->hop, l4_len, now, sink); !r) {
         s.error = r.error();
-        s.wake_read = true;
+        mark_read(s);
         counters_.udp.tx_dropped.inc();
         continue;
       }
       counters_.udp.tx_datagrams.inc();
     }
-    s.wake_write = true;
+    mark_write(s);
   }
   for (std::uint32_t i = 0; i < icmp_.size(); ++i) {
     IcmpSlot& s = icmp_[i];
@@ -146,7 +146,7 @@ void Stack::poll_sockets(Instant now, FrameSink& sink) {
       if (!prepared) {
         s.tx->pop(BytesMut{});
         s.error = prepared.error();
-        s.wake_read = true;
+        mark_read(s);
         continue;
       }
       s.tx->pop(prepared->l4);
@@ -155,12 +155,12 @@ void Stack::poll_sockets(Instant now, FrameSink& sink) {
       icmp.fill_checksum();
       if (auto r = send_built_ipv4(send, prepared->hop, info.len, now, sink); !r) {
         s.error = r.error();
-        s.wake_read = true;
+        mark_read(s);
         continue;
       }
       counters_.icmp.tx_messages.inc();
     }
-    s.wake_write = true;
+    mark_write(s);
   }
 }
 
@@ -168,17 +168,18 @@ void Stack::owner_failed(const link::FrameOwner& owner, std::error_code error) {
   if (owner.kind == link::FrameOwner::Kind::Udp) {
     if (UdpSlot* s = udp_slot(owner.socket)) {
       s->error = error;
-      s->wake_read = true;
+      mark_read(*s);
     }
   } else if (owner.kind == link::FrameOwner::Kind::Icmp) {
     if (IcmpSlot* s = icmp_slot(owner.socket)) {
       s->error = error;
-      s->wake_read = true;
+      mark_read(*s);
     }
   }
 }
 
 void Stack::fire_wakers() {
+  if (!std::exchange(wakes_pending_, false)) return;  // the common case: one test per frame
   auto fire = [](auto& slots) {
     for (auto& s : slots) {
       if (!s.open) continue;

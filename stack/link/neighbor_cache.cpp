@@ -10,13 +10,23 @@ NeighborCache::NeighborCache(const NeighborConfig& config)
 }
 
 NeighborCache::Entry* NeighborCache::find_mut(InterfaceIndex iface, Ipv4Address ip) {
-  for (auto& e : entries_)
-    if (e.state != State::Free && e.iface == iface && e.ip == ip) return &e;
+  if (entries_.empty()) return nullptr;
+  // Most frames go to the neighbour the last one went to: try it before the scan.
+  Entry& hint = entries_[last_hit_];
+  if (hint.state != State::Free && hint.iface == iface && hint.ip == ip) return &hint;
+  for (auto& e : entries_) {
+    if (e.state != State::Free && e.iface == iface && e.ip == ip) {
+      last_hit_ = index_of(e);
+      return &e;
+    }
+  }
   return nullptr;
 }
 
 const NeighborCache::Entry* NeighborCache::find(InterfaceIndex iface, Ipv4Address ip) const {
-  return const_cast<NeighborCache*>(this)->find_mut(iface, ip);
+  for (const auto& e : entries_)
+    if (e.state != State::Free && e.iface == iface && e.ip == ip) return &e;
+  return nullptr;
 }
 
 NeighborCache::Entry* NeighborCache::allocate(Instant /*now*/) {

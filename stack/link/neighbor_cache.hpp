@@ -132,6 +132,7 @@ class NeighborCache {
   std::vector<Entry> entries_;
   FramePool pool_;
   std::vector<Pending> pending_;  // reserved to config.pending_frames: never grows past it
+  std::uint32_t last_hit_ = 0;    // the entry find_mut() found last
   NeighborCounters counters_;
 };
 
