@@ -12,6 +12,7 @@
 #include "stack/base/mac_address.hpp"
 #include "stack/base/medium.hpp"
 #include "stack/base/time.hpp"
+#include "stack/ip/path_mtu.hpp"
 #include "stack/ip/reassembler.hpp"
 #include "stack/wire/common.hpp"
 
@@ -44,6 +45,7 @@ struct StackConfig {
   std::uint8_t default_ttl = 64;
   bool forwarding = false;  // route datagrams between interfaces (RFC 1812); off, as for a host
   ip::ReassemblyConfig reassembly;
+  ip::PathMtuConfig path_mtu;  // RFC 1191: what fragmentation-needed messages taught
 
   // ICMP errors are rate limited by a token bucket (RFC 1122 §3.2.2, RFC 1812 §4.3.2.8).
   unsigned icmp_error_burst = 50;

@@ -74,6 +74,7 @@ Stack::Stack(const StackConfig& config)
           .frame_size = config.max_mtu + kLinkHeadroom,
       }),
       reassembler_(config.reassembly),
+      path_mtu_(config.path_mtu),
       udp_(config.max_udp_sockets),
       icmp_(config.max_icmp_sockets),
       next_ip_ident_(static_cast<std::uint16_t>(random_.next_u32())),

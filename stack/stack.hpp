@@ -23,6 +23,7 @@
 #include "stack/base/error.hpp"
 #include "stack/base/random.hpp"
 #include "stack/config.hpp"
+#include "stack/ip/path_mtu.hpp"
 #include "stack/ip/reassembler.hpp"
 #include "stack/ip/route_table.hpp"
 #include "stack/link/neighbor_cache.hpp"
@@ -105,9 +106,11 @@ class Stack {
     counters_.for_each_counter(f);
     neighbors_.counters().for_each_counter(f);
     reassembler_.counters().for_each_counter(f);
+    path_mtu_.counters().for_each_counter(f);
   }
   const link::NeighborCache& neighbors() const { return neighbors_; }
   const ip::RouteTable& routes() const { return routes_; }
+  const ip::PathMtuCache& path_mtu() const { return path_mtu_; }
   const ip::Reassembler& reassembler() const { return reassembler_; }
   const StackConfig& config() const { return config_; }
 
@@ -218,6 +221,8 @@ class Stack {
   void icmp_error_to_sockets(const wire::Ipv4Repr& quoted, Bytes quoted_payload,
                              std::error_code error, Bytes message, const wire::Ipv4Repr& ip);
   bool icmp_rate_allows(Instant now);
+  // RFC 1191: a fragmentation-needed message about a datagram of ours lowers its path's MTU.
+  void learn_path_mtu(const wire::Ipv4Repr& quoted, std::uint16_t next_hop_mtu, Instant now);
 
   // TCP (stack_tcp.cpp).
   void receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes payload, Instant now,
@@ -262,6 +267,7 @@ class Stack {
   ip::RouteTable routes_;
   link::NeighborCache neighbors_;
   ip::Reassembler reassembler_;
+  ip::PathMtuCache path_mtu_;
   std::vector<UdpSlot> udp_;
   std::vector<IcmpSlot> icmp_;
   StackCounters counters_;

@@ -298,7 +298,10 @@ Result<Stack::Prepared> Stack::prepare_ipv4(IpSend& send, std::size_t l4_len) {
 Result<void> Stack::send_built_ipv4(const IpSend& send, const ip::NextHop& hop, std::size_t l4_len,
                                     Instant now, FrameSink& sink) {
   auto& c = counters_.ipv4;
-  const std::size_t mtu = interfaces_[hop.iface].config.mtu;
+  // RFC 1191 §3: what we originate fits the path's MTU; what we forward, the next link's.
+  const std::size_t link_mtu = interfaces_[hop.iface].config.mtu;
+  const std::size_t mtu =
+      is_local_address(send.src) ? path_mtu_.mtu(send.dst, link_mtu, now) : link_mtu;
   Ipv4Repr ip;
   ip.src = send.src;
   ip.dst = send.dst;
@@ -411,6 +414,7 @@ void Stack::receive_icmp(const Ipv4Repr& ip, Bytes payload, Instant now, FrameSi
         break;
       case wire::Icmpv4DstUnreachable::FragmentationNeeded:
         e = std::errc::message_size;
+        learn_path_mtu(du->header, du->next_hop_mtu, now);
         break;
       default:
         break;
@@ -452,6 +456,17 @@ void Stack::icmp_error_to_sockets(const Ipv4Repr& quoted, Bytes quoted_payload,
       return;
     }
   }
+}
+
+void Stack::learn_path_mtu(const Ipv4Repr& quoted, std::uint16_t next_hop_mtu, Instant now) {
+  // RFC 1191 §3: only about a datagram we sent, towards a destination we route to.
+  const auto hop = routes_.lookup(quoted.dst);
+  if (!is_local_address(quoted.src) || !hop) {
+    path_mtu_.ignore();
+    return;
+  }
+  path_mtu_.on_frag_needed(quoted.dst, next_hop_mtu, quoted.buffer_len(),
+                           interfaces_[hop->iface].config.mtu, now);
 }
 
 bool Stack::icmp_rate_allows(Instant now) {

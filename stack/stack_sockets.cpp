@@ -311,7 +311,9 @@ Result<std::size_t> Stack::udp_send_to(SocketId id, Bytes data,
   auto hop = route(probe);
   if (!hop) return tl::unexpected(hop.error());
   // With don't-fragment, a datagram over the MTU is refused here (Linux: EMSGSIZE).
-  if (s->dont_frag && data.size() + 28 > interfaces_[hop->iface].config.mtu)
+  if (s->dont_frag &&
+      data.size() + 28 >
+          path_mtu_.mtu(remote->address, interfaces_[hop->iface].config.mtu, last_now_))
     return fail_errc(std::errc::message_size);
   if (!s->bound) {
     if (auto r = udp_bind(id, {}); !r) return tl::unexpected(r.error());
