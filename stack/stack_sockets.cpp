@@ -122,6 +122,12 @@ void Stack::poll_sockets(Instant now, FrameSink& sink) {
         continue;
       }
       s.tx->pop(prepared->l4.subspan(wire::UdpView::header_len));
+      // As Linux by default (IP_PMTUDISC_WANT): DF on a datagram that fits the path's MTU, so a
+      // smaller link on the way is reported (RFC 1191 §3); a larger one leaves in fragments.
+      send.dont_frag =
+          s.dont_frag ||
+          wire::Ipv4View::min_header_len + l4_len <=
+              path_mtu_.mtu(send.dst, interfaces_[prepared->hop.iface].config.mtu, now);
       // RFC 768: the checksum covers the pseudo-header, header and data; always sent.
       wire::UdpRepr{s.local.port, info.remote.port, info.len}.emit(
           wire::UdpViewMut(prepared->l4), send.src, send.dst, config_.checksums);

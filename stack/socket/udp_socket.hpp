@@ -51,8 +51,10 @@ class UdpSocket : public SocketHandle<UdpSocket> {
   Result<Ipv4Endpoint> local_endpoint() const;
   bool readable() const;                 // a datagram (or an error) is waiting
   bool writable(std::size_t len) const;  // a datagram of len bytes would be queued now
-  // RFC 1191: with don't-fragment set, datagrams are sent with DF and one larger than the
-  // path's MTU is refused with message_size (Linux's IP_PMTUDISC_DO). Off by default.
+  // RFC 1191: with don't-fragment set, every datagram is sent with DF and one larger than the
+  // path's MTU is refused with message_size (Linux's IP_PMTUDISC_DO). Off by default, which is
+  // Linux's IP_PMTUDISC_WANT: DF on the datagrams that fit the path's MTU, fragments without
+  // it for larger ones.
   Result<void> set_dont_fragment(bool on);
   void set_read_waker(Waker waker);
   void set_write_waker(Waker waker);

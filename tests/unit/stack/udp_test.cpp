@@ -170,12 +170,32 @@ TEST(StackUdp, SendToEmitsTheDatagramLinuxDoes) {
   const auto udp = parse_udp(*p);  // verifies, and is not zero
   ASSERT_TRUE(udp);
   EXPECT_EQ(*udp, (wire::UdpRepr{7, 40000, 12}));
-  // The UDP datagram is Linux's byte for byte (the checksum too); Linux's IP header differs in
-  // the identification and in DF, which Linux sets for path MTU discovery.
+  // The whole frame is Linux's byte for byte but for the IP identification (and its header
+  // checksum) and our padding to 60 bytes: the UDP checksum, and DF, which Linux sets on a
+  // datagram that fits the path MTU (RFC 1191 §3, IP_PMTUDISC_WANT).
   const auto linux_reply = captured(udp_capture(), 2);
-  EXPECT_EQ(to_hex(p->payload), to_hex(Bytes(linux_reply).subspan(34)));
+  EXPECT_TRUE(p->ip.dont_frag);
+  EXPECT_EQ(to_hex(without_ident(vec(Bytes(sent[0].bytes).first(linux_reply.size())))),
+            to_hex(without_ident(linux_reply)));
   EXPECT_EQ(sent[0].bytes.size(), 60U);
   EXPECT_EQ(h.count("udp.tx_datagrams"), 1U);
+}
+
+// RFC 1191 §3 with Linux's default (IP_PMTUDISC_WANT): DF only where the datagram fits the
+// path MTU; a larger one is fragmented (RFC 791 §3.2), so its fragments carry no DF.
+TEST(StackUdp, ADatagramLargerThanTheMtuLeavesInFragmentsWithoutDf) {
+  Host h;
+  h.learn(kPeerIp, kPeerMac);
+  auto s = h.udp(7);
+  ASSERT_TRUE(s.send_to(std::vector<std::byte>(4000), {kPeerIp, 40000}));
+  h.poll();
+  const auto sent = h.take();
+  ASSERT_EQ(sent.size(), 3U);
+  for (const auto& f : sent) {
+    const auto p = parse_ipv4(f);
+    ASSERT_TRUE(p);
+    EXPECT_FALSE(p->ip.dont_frag);
+  }
 }
 
 TEST(StackUdp, AChecksumThatComputesToZeroIsSentAsAllOnes) {
