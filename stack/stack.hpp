@@ -28,6 +28,7 @@
 #include "stack/ip/route_table.hpp"
 #include "stack/link/neighbor_cache.hpp"
 #include "stack/socket/icmp_socket.hpp"
+#include "stack/socket/tcp_socket.hpp"
 #include "stack/socket/udp_socket.hpp"
 #include "stack/stack_counters.hpp"
 #include "stack/wire/arp.hpp"
@@ -97,6 +98,12 @@ class Stack {
 
   Result<UdpSocket> udp_socket();
   Result<IcmpSocket> icmp_socket();
+  // A TCP socket for an active open (connect()); too_many_files_open with no free slot.
+  Result<TcpSocket> tcp_socket();
+  // A listener on local (any address, or one of the stack's; port 0 picks an ephemeral one)
+  // with at most `backlog` connections waiting in each of its SYN and accept queues (RFC 9293
+  // §3.10.7.2; Linux's listen() backlog).
+  Result<TcpListener> tcp_listen(Ipv4Endpoint local, std::size_t backlog = 128);
 
   void set_tracer(FrameTracer* tracer) { tracer_ = tracer; }
   const StackCounters& counters() const { return counters_; }
