@@ -49,7 +49,7 @@ TimeWaitAction on_segment(TimeWaitEntry& entry, const wire::TcpRepr& seg, Instan
 
   // 4. RFC 9293 §3.10.7.4 (fourth check) and RFC 6191 §2: a SYN that may open a new
   // incarnation. Having passed PAWS, SEG.TSval >= TS.Recent; greater is enough, equal needs
-  // SEG.SEQ > RCV.NXT, as does a SYN (or an entry) without timestamps (RFC 1122 §4.2.2.13).
+  // SEG.SEQ > RCV.NXT, as does a SYN (or an entry) without timestamps (the BSD test).
   if (seg.syn && !seg.ack_number && !paws &&
       (seg.seq_number > entry.rcv_nxt || (ts && ts_after(tsval, entry.ts_recent)))) {
     counters.rx_syn_reuse.inc();

@@ -38,14 +38,19 @@
 //     check): "For the TIME-WAIT state, new connections can be accepted if the Timestamp Option
 //     is used and meets expectations (per RFC 6191)"; RFC 6191 §2: with timestamps on both the
 //     entry and the SYN, SEG.TSval > TS.Recent, or SEG.TSval == TS.Recent and SEG.SEQ > RCV.NXT;
-//     without, SEG.SEQ > RCV.NXT (RFC 1122 §4.2.2.13's "larger than the largest sequence
-//     number" test). Exactly Linux's condition. Sequence numbers compare modulo 2^32 (seq_num.hpp).
+//     without, SEG.SEQ > RCV.NXT (the traditional BSD test, RFC 6191's fallback). Linux's
+//     condition, but for PAWS's tick of slack (rule 2). Sequence numbers compare modulo 2^32
+//     (seq_num.hpp). RFC 1122 §4.2.2.13 allows the reopening if (1) the new ISN lies past the
+//     old incarnation's sequence numbers (reuse_isn()) and (2) TCP "returns to TIME-WAIT state
+//     if the SYN turns out to be an old duplicate"; (2) needs the entry kept until the new
+//     connection is established, which neither Linux (its "RED-PEN" comment) nor this design
+//     does: once erased, the entry is gone.
 //  5. Anything else gets an ACK: an unacceptable segment (RFC 9293 §3.10.7.4, first check: "an
 //     acknowledgment should be sent in reply"), an old duplicate SYN (fourth check, RFC 5961
 //     §4.2: a challenge ACK), a retransmission of the peer's FIN (fifth check: "Acknowledge it,
 //     and restart the 2 MSL timeout"), data (seventh check: the text is ignored). The 2 MSL timer
-//     restarts when the segment has ACK set or failed PAWS; an ACK-less SYN does not restart it
-//     (Linux: it may be a good new SYN whose random ISN happens to lie below RCV.NXT). As in
+//     restarts when the segment has ACK set or failed PAWS, not otherwise (Linux: an ACK-less SYN
+//     may be a good new SYN whose random ISN happens to lie below RCV.NXT). As in
 //     Linux (tcp_oow_rate_limited()), the ACKs answering bare segments (SEG.LEN == 0) and SYNs
 //     go at most once per kTimeWaitAckInterval per entry, against ACK storms and loops; the
 //     ones answering data or a FIN always go, so a retransmitted FIN is always acknowledged.
@@ -148,8 +153,8 @@ wire::TcpRepr ack_for(const TimeWaitEntry& entry, std::uint32_t ts_now);
 
 // RFC 1122 §4.2.2.13 (1): a connection reopened from TIME-WAIT "assigns its initial sequence
 // number for the new connection to be larger than the largest sequence number it used on the
-// previous connection incarnation". SND.NXT + 65537, Linux's choice, so no segment of the old
-// incarnation falls in the new one's first window.
+// previous connection incarnation". SND.NXT + 65537, Linux's choice: every old segment of ours
+// lies below SND.NXT, so more than an unscaled window (65535) below the new ISN.
 inline wire::SeqNum reuse_isn(const TimeWaitEntry& entry) {
   return entry.snd_nxt + kReuseIsnGap;
 }

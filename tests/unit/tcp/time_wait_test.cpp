@@ -204,9 +204,10 @@ TEST(TimeWait, SynWithAnOlderTimestampIsAnOldDuplicate) {
   EXPECT_EQ(tw.e.expiry, kT0 + 1s + k2Msl);
 }
 
-// RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13: without timestamps a SYN may reopen the connection
-// only with a sequence number greater than RCV.NXT. An older one is an old duplicate, ACKed,
-// and (Linux) does not restart the timer: it may be a new SYN whose random ISN lies below.
+// RFC 6191 §2's fallback, the BSD test behind RFC 1122 §4.2.2.13's reopening: without
+// timestamps a SYN may reopen the connection only with a sequence number greater than RCV.NXT. An
+// older one is an old duplicate, ACKed, and (Linux) does not restart the timer: it may be a new SYN
+// whose random ISN lies below.
 TEST(TimeWait, WithoutTimestampsASynNeedsAHigherSequenceNumber) {
   TimeWait higher(false);
   EXPECT_EQ(higher(syn(kRcvNxt + 1, std::nullopt), kT0 + 1s), TimeWaitAction::Reuse);
