@@ -131,6 +131,7 @@ void Connection::start(const FourTuple& tuple, SeqNum iss, std::size_t mtu, Inst
   last_now_ = now;
   last_recv_ = now;
   send_.reset(iss + 1);
+  recv_.reset(wire::SeqNum(0));  // nothing of a previous connection in this object is readable
   local_.mtu = mtu;
   local_.recv_buffer = recv_.config().capacity;
   local_.sack = config_.sack;
@@ -237,6 +238,26 @@ void Connection::on_icmp_error(std::error_code error, bool hard) {
     return;
   }
   soft_error_ = error;
+}
+
+TimeWaitEntry Connection::time_wait_entry() const {
+  TimeWaitEntry e;
+  e.tuple = tuple_;
+  e.snd_nxt = snd_nxt();
+  e.rcv_nxt = recv_.rcv_nxt();
+  e.window = last_window_;
+  e.timestamps = negotiated_.timestamps;
+  e.ts_recent = ts_recent_;
+  e.ts_recent_at = ts_recent_at_;
+  e.ts_offset = ts_offset_;
+  e.expiry = close_at_;
+  return e;
+}
+
+void Connection::hand_off_time_wait() {
+  if (state_ != State::TimeWait) return;
+  ack_now_ = false;
+  enter(State::Closed, last_now_);
 }
 
 void Connection::set_keep_alive(const KeepAliveConfig& ka, Instant now) {
@@ -936,6 +957,7 @@ void Connection::send_segment(SegmentSink& sink, wire::TcpRepr& seg, Instant now
     seg.window_len = seg.syn
                          ? static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff))
                          : window_to_advertise();
+    last_window_ = seg.window_len;
     if (seg.syn) rcv_adv_ = seq_max(rcv_adv_, recv_.rcv_nxt() + seg.window_len);
     last_ack_sent_ = *seg.ack_number;
     ack_now_ = false;

@@ -37,6 +37,7 @@
 #include "stack/tcp/recv_buffer.hpp"
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/send_buffer.hpp"
+#include "stack/tcp/time_wait.hpp"
 #include "stack/wire/seq_num.hpp"
 #include "stack/wire/tcp.hpp"
 
@@ -208,6 +209,11 @@ class Connection {
 
   std::uint8_t take_events() { return std::exchange(events_, std::uint8_t{0}); }
 
+  // In TIME-WAIT: what the stack's TimeWaitTable keeps of this connection, which then closes
+  // (RFC 9293 §3.10.7.4; as Linux's inet_twsk, so the connection's buffers are free at once).
+  TimeWaitEntry time_wait_entry() const;
+  void hand_off_time_wait();
+
   // RFC 1191 / RFC 9293 §3.7.2: the path MTU fell; segments get smaller (never larger than the
   // MSS the peer offered).
   void on_path_mtu(std::size_t mtu);
@@ -315,8 +321,9 @@ class Connection {
   wire::SeqNum fin_seq_{};   // our FIN's sequence number, once sent
   wire::SeqNum rcv_adv_{};   // the right edge last advertised (RCV.NXT + RCV.WND)
   wire::SeqNum last_ack_sent_{};
-  std::size_t rcv_mss_ = 536;  // the largest segment received (capped at our MSS)
-  wire::TcpRepr their_syn_;    // for the SYN-ACK's options
+  std::uint16_t last_window_ = 0;  // the window field last sent
+  std::size_t rcv_mss_ = 536;      // the largest segment received (capped at our MSS)
+  wire::TcpRepr their_syn_;        // for the SYN-ACK's options
 
   SendBuffer send_;
   RecvBuffer recv_;

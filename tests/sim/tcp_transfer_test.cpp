@@ -81,10 +81,9 @@ struct Result {
   Peer client, server;
 };
 
-Result transfer(World& w, std::uint64_t a_to_b, std::uint64_t b_to_a, RunLimits limits = {}) {
+Result transfer(World& w, TcpListener& listener, std::uint64_t a_to_b, std::uint64_t b_to_a,
+                RunLimits limits = {}) {
   Result res;
-  auto listener = w.b().stack().tcp_listen({Ipv4Address::any(), 5000}, 16);
-  EXPECT_TRUE(listener.has_value());
   auto sock = w.a().stack().tcp_socket();
   EXPECT_TRUE(sock.has_value());
   res.client.socket = std::move(*sock);
@@ -98,7 +97,7 @@ Result transfer(World& w, std::uint64_t a_to_b, std::uint64_t b_to_a, RunLimits 
   res.run = w.run(
       [&](Instant) {
         if (!res.server.socket) {
-          if (auto s = listener->accept()) res.server.socket = std::move(*s);
+          if (auto s = listener.accept()) res.server.socket = std::move(*s);
         }
         res.client.step();
         res.server.step();
@@ -109,6 +108,12 @@ Result transfer(World& w, std::uint64_t a_to_b, std::uint64_t b_to_a, RunLimits 
       },
       limits);
   return res;
+}
+
+Result transfer(World& w, std::uint64_t a_to_b, std::uint64_t b_to_a, RunLimits limits = {}) {
+  auto listener = w.b().stack().tcp_listen({Ipv4Address::any(), 5000}, 16);
+  EXPECT_TRUE(listener.has_value());
+  return transfer(w, *listener, a_to_b, b_to_a, limits);
 }
 
 void expect_intact(const Result& r, std::uint64_t a_to_b, std::uint64_t b_to_a) {
@@ -151,6 +156,28 @@ TEST(SimTcp, RefusedPortReportsConnectionRefused) {
   ASSERT_TRUE(r.done);
   // RFC 9293 §3.10.7.3: a RST acknowledging our SYN refuses the connection.
   EXPECT_EQ(sock->error(), std::errc::connection_refused);
+}
+
+// Slots are reused: far more connections than slots, one after another. The client closes
+// first each time, so its side of each ends in TIME-WAIT, which lives in the small table
+// (RFC 9293 §3.10.7.4) and leaves the connection slot free at once.
+TEST(SimTcp, SequentialConnectionsReuseSlotsAndParkTimeWait) {
+  constexpr int kRounds = 50;
+  StackConfig config;
+  config.max_tcp_connections = 4;
+  World w(std::nullopt, std::nullopt, config);
+  auto listener = w.b().stack().tcp_listen({Ipv4Address::any(), 5000}, 4);
+  ASSERT_TRUE(listener);
+  for (int i = 0; i < kRounds; ++i) {
+    SCOPED_TRACE(i);
+    const auto r = transfer(w, *listener, 3000, 5000);
+    expect_intact(r, 3000, 5000);
+    if (testing::Test::HasFailure()) break;
+  }
+  EXPECT_EQ(counter(w.a().stack(), "tcp.active_opens"), 50U);
+  EXPECT_EQ(counter(w.b().stack(), "tcp.passive_opens"), 50U);
+  EXPECT_EQ(counter(w.a().stack(), "tcp.tx_retransmits"), 0U);
+  EXPECT_EQ(counter(w.b().stack(), "tcp.tx_retransmits"), 0U);
 }
 
 class SimTcpFaults : public ::testing::TestWithParam<std::uint64_t> {};
