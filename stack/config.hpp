@@ -14,6 +14,7 @@
 #include "stack/base/time.hpp"
 #include "stack/ip/path_mtu.hpp"
 #include "stack/ip/reassembler.hpp"
+#include "stack/tcp/connection.hpp"
 #include "stack/wire/common.hpp"
 
 namespace tapir {
@@ -60,6 +61,16 @@ struct StackConfig {
   std::size_t icmp_rx_bytes = 128 * 1024;
   std::uint16_t ephemeral_port_min = 32768;  // Linux's ip_local_port_range
   std::uint16_t ephemeral_port_max = 60999;
+
+  // TCP (RFC 9293). A connection's buffers are allocated the first time its slot is used and
+  // kept for the slot's later connections.
+  std::size_t max_tcp_connections = 256;  // at once, in any state
+  std::size_t max_tcp_listeners = 16;
+  std::size_t tcp_max_backlog = 4096;  // the largest listen() backlog (Linux's somaxconn)
+  // RFC 4987 §3.6: answer SYNs with cookies when a listener's SYN queue (or the connection
+  // table) is full, so a SYN flood cannot deny a legitimate connection (Linux's tcp_syncookies=1).
+  bool tcp_syn_cookies = true;
+  tcp::ConnectionConfig tcp;  // every connection's buffer sizes, timers and options
 
   wire::ChecksumPolicy checksums = wire::ChecksumPolicy::all();
 };

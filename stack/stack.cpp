@@ -51,6 +51,13 @@ std::string Stack::validate(const StackConfig& c) {
     return "the ephemeral port range must be 1..65535 with min <= max";
   if (c.udp_rx_bytes < 1 || c.udp_tx_bytes < 1 || c.udp_queue_datagrams < 1 || c.icmp_rx_bytes < 1)
     return "socket buffers must hold at least one byte and one datagram";
+  if (c.tcp.recv.capacity < 1 || c.tcp.recv.capacity > tcp::RecvBuffer::max_capacity ||
+      c.tcp.send.capacity < 1 || c.tcp.send.capacity > tcp::SendBuffer::max_capacity ||
+      c.tcp.send.max_segments < 1)
+    return "TCP buffers must be 1 byte..1 GiB with at least one segment record";
+  if (c.tcp.msl <= Duration::zero() || c.tcp.delayed_ack <= Duration::zero())
+    return "tcp.msl and tcp.delayed_ack must be positive";
+  if (c.tcp_max_backlog < 1) return "tcp_max_backlog must be at least 1";
   return {};
 }
 
@@ -77,6 +84,10 @@ Stack::Stack(const StackConfig& config)
       path_mtu_(config.path_mtu),
       udp_(config.max_udp_sockets),
       icmp_(config.max_icmp_sockets),
+      tcp_(config.max_tcp_connections),
+      tcp_listeners_(config.max_tcp_listeners),
+      isn_(tcp::IsnGenerator::key_from(random_)),
+      syn_cookies_(tcp::IsnGenerator::key_from(random_)),
       next_ip_ident_(static_cast<std::uint16_t>(random_.next_u32())),
       icmp_tokens_(config.icmp_error_burst),
       tx_datagram_(kLinkHeadroom + 65535),
@@ -141,6 +152,7 @@ void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink
 void Stack::poll(Instant now, FrameSink& sink) {
   last_now_ = now;
   poll_sockets(now, sink);
+  poll_tcp(now, sink);
   poll_link(now, sink);
   reassembler_.poll(now, [&](Bytes header, Bytes payload) {
     auto quoted = wire::Ipv4Repr::parse_quoted(wire::Ipv4View(header));
@@ -162,7 +174,7 @@ Instant Stack::next_deadline() const {
     if (s.open && s.tx && !s.tx->empty()) return std::min(next, last_now_);
   for (const auto& s : icmp_)
     if (s.open && s.tx && !s.tx->empty()) return std::min(next, last_now_);
-  return next;
+  return std::min(next, tcp_next_deadline());
 }
 
 // ---- Link layer ----------------------------------------------------------------------------

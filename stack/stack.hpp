@@ -31,6 +31,8 @@
 #include "stack/socket/tcp_socket.hpp"
 #include "stack/socket/udp_socket.hpp"
 #include "stack/stack_counters.hpp"
+#include "stack/tcp/isn.hpp"
+#include "stack/tcp/syn_cookie.hpp"
 #include "stack/wire/arp.hpp"
 #include "stack/wire/icmpv4.hpp"
 #include "stack/wire/ipv4.hpp"
@@ -111,6 +113,7 @@ class Stack {
   template <class F>
   void for_each_counter(F&& f) const {
     counters_.for_each_counter(f);
+    tcp_connection_totals().for_each_counter(f);
     neighbors_.counters().for_each_counter(f);
     reassembler_.counters().for_each_counter(f);
     path_mtu_.counters().for_each_counter(f);
@@ -124,6 +127,8 @@ class Stack {
  private:
   friend class UdpSocket;
   friend class IcmpSocket;
+  friend class TcpSocket;
+  friend class TcpListener;
 
   struct Interface {
     InterfaceConfig config;
@@ -152,6 +157,32 @@ class Stack {
     std::optional<DatagramQueue> rx, tx;
     Waker read_waker, write_waker;
   };
+
+  struct TcpSlot {
+    std::uint32_t generation = 0;
+    bool open = false;  // a TcpSocket refers to it
+    bool live = false;  // a connection is in it (connecting, connected or closing)
+    bool bound = false;
+    bool embryonic = false;        // in SYN-RECEIVED, counted in its listener's SYN queue
+    bool in_accept_queue = false;  // established, waiting for accept()
+    bool wake_read = false, wake_write = false;
+    std::optional<std::uint32_t> listener;  // the listener's slot, until accepted
+    Ipv4Endpoint local;                     // bound before connect
+    tcp::ConnectionConfig config;
+    Waker read_waker, write_waker;
+    std::unique_ptr<tcp::Connection> conn;  // allocated on first use, then kept
+  };
+  struct TcpListenerSlot {
+    std::uint32_t generation = 0;
+    bool open = false;
+    bool wake_read = false, wake_write = false;
+    Ipv4Endpoint local;
+    std::size_t backlog = 0;
+    std::size_t syn_queued = 0;
+    std::vector<std::uint32_t> accept_queue;  // connection slots, oldest first
+    Waker read_waker, write_waker;
+  };
+  struct TcpOutput;
 
   // What the IP output path needs to know about one datagram.
   struct IpSend {
@@ -234,6 +265,35 @@ class Stack {
   // TCP (stack_tcp.cpp).
   void receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes payload, Instant now,
                    FrameSink& sink);
+  void send_reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, Instant now,
+                      FrameSink& sink);
+  void listener_input(std::uint32_t listener, const tcp::FourTuple& tuple, const wire::TcpRepr& seg,
+                      Bytes payload, const wire::Ipv4Repr& ip, Instant now, FrameSink& sink);
+  void send_syn_cookie(const tcp::FourTuple& tuple, const wire::TcpRepr& syn, Instant now,
+                       FrameSink& sink);
+  bool accept_syn_cookie(std::uint32_t listener, const tcp::FourTuple& tuple,
+                         const wire::TcpRepr& seg, Bytes payload, Instant now, FrameSink& sink);
+  void tcp_transmit(std::uint32_t slot, const tcp::FourTuple& tuple, const wire::TcpRepr& seg,
+                    const tcp::Connection* conn, Instant now, FrameSink& sink);
+  // After a connection worked: sends what it owes, fires its events, moves it from the SYN
+  // queue to the accept queue, frees it once closed and released.
+  void tcp_settle(std::uint32_t slot, Instant now, FrameSink& sink);
+  void poll_tcp(Instant now, FrameSink& sink);
+  Instant tcp_next_deadline() const;
+  std::optional<std::uint32_t> tcp_find(const tcp::FourTuple& tuple) const;
+  std::optional<std::uint32_t> tcp_find_listener(Ipv4Address addr, std::uint16_t port) const;
+  std::optional<std::uint32_t> tcp_free_slot();
+  tcp::Connection& tcp_prepare(TcpSlot& s);
+  void tcp_release(std::uint32_t slot);
+  bool tcp_port_in_use(std::uint16_t port, Ipv4Address addr) const;
+  std::size_t tcp_mtu(Ipv4Address dst, Instant now) const;
+  void tcp_icmp_error(const wire::Ipv4Repr& quoted, Bytes quoted_payload, std::error_code error,
+                      bool frag_needed, Instant now);
+  TcpSlot* tcp_slot(SocketId id);
+  const TcpSlot* tcp_slot(SocketId id) const;
+  TcpListenerSlot* tcp_listener_slot(SocketId id);
+  const TcpListenerSlot* tcp_listener_slot(SocketId id) const;
+  tcp::ConnectionCounters tcp_connection_totals() const;
 
   // UDP.
   void receive_udp(const wire::Ipv4Repr& ip, Bytes payload, Instant now, FrameSink& sink);
@@ -242,7 +302,7 @@ class Stack {
   const UdpSlot* udp_slot(SocketId id) const;
   IcmpSlot* icmp_slot(SocketId id);
   const IcmpSlot* icmp_slot(SocketId id) const;
-  std::optional<std::uint16_t> ephemeral_port();
+  std::optional<std::uint16_t> ephemeral_port(bool tcp = false);
   bool udp_port_in_use(std::uint16_t port, Ipv4Address addr) const;
   void owner_failed(const link::FrameOwner& owner, std::error_code error);
   // A socket became readable / writable: its waker fires at the end of this receive() or poll().
@@ -277,6 +337,11 @@ class Stack {
   ip::PathMtuCache path_mtu_;
   std::vector<UdpSlot> udp_;
   std::vector<IcmpSlot> icmp_;
+  std::vector<TcpSlot> tcp_;
+  std::vector<TcpListenerSlot> tcp_listeners_;
+  tcp::IsnGenerator isn_;
+  tcp::SynCookies syn_cookies_;
+  mutable std::uint32_t tcp_last_hit_ = 0;  // the demux's memo: the last connection found
   StackCounters counters_;
   FrameTracer* tracer_ = nullptr;
   Instant last_now_{};          // of the last receive() or poll()

@@ -108,6 +108,14 @@ struct UdpCounters {
 struct TcpCounters {
   Counter rx_segments, tx_resets;
   Counter rx_malformed, rx_bad_checksum, rx_no_socket;
+  Counter tx_segments, tx_no_route;
+  Counter active_opens, passive_opens;
+  Counter listen_drops;        // SYNs dropped: the accept queue was full (Linux: ListenDrops)
+  Counter listen_overflows;    // handshakes completed with the accept queue full: reset
+  Counter no_slot;             // SYNs without a free connection slot (and no cookies)
+  Counter syn_cookies_sent;    // RFC 4987 §3.6
+  Counter syn_cookies_ok;      // final ACKs whose cookie checked out: a connection made
+  Counter syn_cookies_failed;  // ACKs to a listener with a bad or stale cookie: reset
   template <class F>
   void for_each_counter(F&& f) const {
     f("tcp.rx_segments", rx_segments);
@@ -115,6 +123,16 @@ struct TcpCounters {
     f("tcp.rx_malformed", rx_malformed);
     f("tcp.rx_bad_checksum", rx_bad_checksum);
     f("tcp.rx_no_socket", rx_no_socket);  // answered with a RST unless it was one
+    f("tcp.tx_segments", tx_segments);
+    f("tcp.tx_no_route", tx_no_route);
+    f("tcp.active_opens", active_opens);
+    f("tcp.passive_opens", passive_opens);
+    f("tcp.listen_drops", listen_drops);
+    f("tcp.listen_overflows", listen_overflows);
+    f("tcp.no_slot", no_slot);
+    f("tcp.syn_cookies_sent", syn_cookies_sent);
+    f("tcp.syn_cookies_ok", syn_cookies_ok);
+    f("tcp.syn_cookies_failed", syn_cookies_failed);
   }
 };
 

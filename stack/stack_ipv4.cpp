@@ -429,6 +429,10 @@ void Stack::receive_icmp(const Ipv4Repr& ip, Bytes payload, Instant now, FrameSi
 void Stack::icmp_error_to_sockets(const Ipv4Repr& quoted, Bytes quoted_payload,
                                   std::error_code error, Bytes message, const Ipv4Repr& ip) {
   if (!is_local_address(quoted.src)) return;  // not about a datagram of ours
+  if (quoted.protocol == IpProtocol::Tcp) {
+    tcp_icmp_error(quoted, quoted_payload, error, error == std::errc::message_size, last_now_);
+    return;
+  }
   if (quoted.protocol == IpProtocol::Udp && quoted_payload.size() >= 4) {
     // RFC 1122 §4.1.3.3: UDP passes ICMP errors up. As on Linux (without IP_RECVERR), only a
     // connected socket hears them: an unconnected one could not tell which peer they concern.

@@ -176,6 +176,18 @@ void Stack::owner_failed(const link::FrameOwner& owner, std::error_code error) {
       s->error = error;
       mark_read(*s);
     }
+  } else if (owner.kind == link::FrameOwner::Kind::Tcp) {
+    // RFC 1122 §4.2.3.9: the next hop did not answer ARP; a soft error for TCP, fatal only to
+    // a connection still in SYN-SENT (Linux reports EHOSTUNREACH there).
+    if (owner.socket.slot < tcp_.size()) {
+      TcpSlot& s = tcp_[owner.socket.slot];
+      if (s.live && s.generation == owner.socket.generation) {
+        s.conn->on_icmp_error(error, s.conn->state() == tcp::State::SynSent);
+        const std::uint8_t events = s.conn->take_events();
+        if ((events & tcp::kEventReadable) != 0) mark_read(s);
+        if ((events & tcp::kEventWritable) != 0) mark_write(s);
+      }
+    }
   } else if (owner.kind == link::FrameOwner::Kind::Icmp) {
     if (IcmpSlot* s = icmp_slot(owner.socket)) {
       s->error = error;
@@ -195,6 +207,8 @@ void Stack::fire_wakers() {
   };
   fire(udp_);
   fire(icmp_);
+  fire(tcp_);
+  fire(tcp_listeners_);
 }
 
 // ---- Socket tables -------------------------------------------------------------------------
@@ -219,14 +233,16 @@ bool Stack::udp_port_in_use(std::uint16_t port, Ipv4Address addr) const {
   });
 }
 
-std::optional<std::uint16_t> Stack::ephemeral_port() {
+std::optional<std::uint16_t> Stack::ephemeral_port(bool tcp) {
   const std::uint32_t lo = config_.ephemeral_port_min;
   const std::uint32_t count = std::uint32_t{config_.ephemeral_port_max} - lo + 1;
   // A random start, then every port once (Linux's ip_local_port_range, RFC 6056 §3.3.1).
   const std::uint32_t start = random_.below(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     const auto port = static_cast<std::uint16_t>(lo + (start + i) % count);
-    if (!udp_port_in_use(port, Ipv4Address::any())) return port;
+    if (tcp ? !tcp_port_in_use(port, Ipv4Address::any())
+            : !udp_port_in_use(port, Ipv4Address::any()))
+      return port;
   }
   return std::nullopt;
 }

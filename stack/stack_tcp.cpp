@@ -1,10 +1,42 @@
-// TCP input of Stack. For now every segment finds no connection, so it is answered as RFC 9293
-// §3.10.7.1 says for the CLOSED state; the TCP issue adds listeners and connections in front.
+// TCP input and output of Stack: the demux (connections, listeners, RFC 9293 §3.10.7.1 resets),
+// the listeners' SYN and accept queues with SYN cookies (RFC 4987 §3.6), and the TcpSocket and
+// TcpListener handles. The state machine itself is tcp::Connection.
+#include <algorithm>
+
 #include "stack/stack.hpp"
+#include "stack/tcp/options.hpp"
 #include "stack/tcp/reset.hpp"
 #include "stack/wire/tcp.hpp"
 
 namespace tapir {
+
+using wire::IpProtocol;
+using wire::SeqNum;
+
+namespace {
+
+Result<void> fail(std::errc e) {
+  return tl::unexpected(std::make_error_code(e));
+}
+
+}  // namespace
+
+// The SegmentSink of one connection during one receive() or poll().
+struct Stack::TcpOutput final : tcp::SegmentSink {
+  TcpOutput(Stack& stack, std::uint32_t slot, Instant now, FrameSink& sink)
+      : stack_(stack), slot_(slot), now_(now), sink_(sink) {}
+  void send_segment(const tcp::Connection& conn, const wire::TcpRepr& seg) override {
+    stack_.tcp_transmit(slot_, conn.tuple(), seg, &conn, now_, sink_);
+  }
+
+ private:
+  Stack& stack_;
+  std::uint32_t slot_;
+  Instant now_;
+  FrameSink& sink_;
+};
+
+// ---- Input ---------------------------------------------------------------------------------
 
 void Stack::receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes payload, Instant now,
                         FrameSink& sink) {
@@ -13,24 +45,707 @@ void Stack::receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes paylo
   const wire::TcpView view(payload);
   auto parsed = wire::TcpRepr::parse(view, ip.src, ip.dst, config_.checksums);
   if (!parsed) {
-    // RFC 9293 §3.10.7.1 applies to segments that are TCP at all: a bad checksum or a malformed
-    // header is dropped silently (RFC 9293 §3.1, RFC 1122 §4.2.2.7).
+    // A bad checksum or a malformed header is dropped silently (RFC 9293 §3.1, RFC 1122
+    // §4.2.2.7).
     (parsed.error() == Errc::bad_checksum ? c.rx_bad_checksum : c.rx_malformed).inc();
     return;
   }
+  // Never answer, nor connect, a segment sent to a broadcast or multicast address (RFC 1122
+  // §4.2.3.10).
+  if (!is_local_address(ip.dst) || is_broadcast_for(iface, ip.dst)) {
+    c.rx_no_socket.inc();
+    return;
+  }
+  const wire::TcpRepr& seg = *parsed;
+  const Bytes data = view.payload();
+  const tcp::FourTuple tuple{ip.dst, seg.dst_port, ip.src, seg.src_port};
+  if (const auto slot = tcp_find(tuple)) {
+    tcp_[*slot].conn->on_segment(seg, data, now);
+    tcp_settle(*slot, now, sink);
+    return;
+  }
+  if (const auto listener = tcp_find_listener(ip.dst, seg.dst_port)) {
+    listener_input(*listener, tuple, seg, data, ip, now, sink);
+    return;
+  }
   c.rx_no_socket.inc();
-  // Never answer a segment sent to a broadcast or multicast address (RFC 1122 §4.2.3.10).
-  if (!is_local_address(ip.dst) || is_broadcast_for(iface, ip.dst)) return;
-  const auto reset = tcp::reset_for(*parsed);
+  send_reset_for(ip, seg, now, sink);
+}
+
+// RFC 9293 §3.10.7.1: the reply for a segment no connection takes.
+void Stack::send_reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, Instant now,
+                           FrameSink& sink) {
+  const auto reset = tcp::reset_for(seg);
   if (!reset) return;  // a RST is never answered
-  IpSend send = IpSend::to(ip.dst, ip.src, wire::IpProtocol::Tcp);
+  IpSend send = IpSend::to(ip.dst, ip.src, IpProtocol::Tcp);
   // As Linux's resets: DF set, identification zero.
   send.dont_frag = true;
   send.ident = 0;
   auto prepared = prepare_ipv4(send, reset->buffer_len());
   if (!prepared) return;
   reset->emit(wire::TcpViewMut(prepared->l4), send.src, send.dst, config_.checksums);
-  if (send_built_ipv4(send, prepared->hop, reset->buffer_len(), now, sink)) c.tx_resets.inc();
+  if (send_built_ipv4(send, prepared->hop, reset->buffer_len(), now, sink))
+    counters_.tcp.tx_resets.inc();
+}
+
+// RFC 9293 §3.10.7.2, LISTEN.
+void Stack::listener_input(std::uint32_t index, const tcp::FourTuple& tuple,
+                           const wire::TcpRepr& seg, Bytes payload, const wire::Ipv4Repr& ip,
+                           Instant now, FrameSink& sink) {
+  auto& c = counters_.tcp;
+  TcpListenerSlot& l = tcp_listeners_[index];
+  // "First, check for a RST: An incoming RST segment could not be valid since it could not
+  // have been sent in response to anything sent by this incarnation of the connection."
+  if (seg.rst) return;
+  // "Second, check for an ACK: Any acknowledgment is bad if it arrives on a connection still
+  // in the LISTEN state. An acceptable reset segment should be formed for any arriving
+  // ACK-bearing segment" -- unless it is the last ACK of a SYN-cookie handshake.
+  if (seg.ack_number) {
+    if (!seg.syn && config_.tcp_syn_cookies &&
+        accept_syn_cookie(index, tuple, seg, payload, now, sink)) {
+      return;
+    }
+    if (!seg.syn) c.syn_cookies_failed.inc();
+    send_reset_for(ip, seg, now, sink);
+    return;
+  }
+  // "Third, check for a SYN". Anything else is dropped ("Fourth, other data or control").
+  if (!seg.syn) return;
+  if (l.accept_queue.size() >= l.backlog) {
+    // As Linux: with the accept queue full, SYNs are dropped (the peer retries).
+    c.listen_drops.inc();
+    return;
+  }
+  const auto slot = l.syn_queued < l.backlog ? tcp_free_slot() : std::nullopt;
+  if (!slot) {
+    if (config_.tcp_syn_cookies) {
+      send_syn_cookie(tuple, seg, now, sink);
+    } else {
+      c.no_slot.inc();
+    }
+    return;
+  }
+  TcpSlot& s = tcp_[*slot];
+  s.generation = s.generation + 1 == 0 ? 1 : s.generation + 1;
+  s.live = true;
+  s.embryonic = true;
+  s.listener = index;
+  s.config = config_.tcp;
+  ++l.syn_queued;
+  c.passive_opens.inc();
+  tcp::Connection& conn = tcp_prepare(s);
+  conn.accept_syn(tuple, seg,
+                  isn_.isn(tuple.local, tuple.local_port, tuple.remote, tuple.remote_port, now),
+                  tcp_mtu(tuple.remote, now), now);
+  tcp_last_hit_ = *slot;
+  tcp_settle(*slot, now, sink);
+}
+
+// RFC 4987 §3.6: the SYN-ACK of a SYN we keep no state for. Its ISN is the cookie; with
+// timestamps, the window scale and SACK-permitted the SYN offered ride in our TSval's low bits
+// (Linux's layout, syn_cookie.hpp); without them, neither is offered.
+void Stack::send_syn_cookie(const tcp::FourTuple& tuple, const wire::TcpRepr& syn, Instant now,
+                            FrameSink& sink) {
+  const auto& cfg = config_.tcp;
+  const std::uint16_t their_mss = syn.max_seg_size.value_or(tcp::kDefaultMss);
+  wire::TcpRepr out;
+  out.src_port = tuple.local_port;
+  out.dst_port = tuple.remote_port;
+  out.seq_number = syn_cookies_.make(tuple, syn.seq_number, their_mss, now);
+  out.ack_number = syn.seq_number + 1;
+  out.syn = true;
+  tcp::LocalOptions local;
+  local.mtu = tcp_mtu(tuple.remote, now);
+  local.recv_buffer = cfg.recv.capacity;
+  local.timestamps = cfg.timestamps && syn.timestamps.has_value();
+  local.sack = cfg.sack && local.timestamps;
+  local.window_scaling = cfg.window_scaling && local.timestamps;
+  tcp::CookieOptions carried;
+  if (local.window_scaling) carried.window_scale = syn.window_scale;
+  carried.sack_permitted = local.sack && syn.sack_permitted;
+  const std::uint32_t tsval = tcp::encode_options_in_tsval(tcp::ts_clock(now), carried);
+  tcp::fill_syn_ack_options(out, local, syn, tsval);
+  out.window_len = static_cast<std::uint16_t>(std::min<std::size_t>(cfg.recv.capacity, 0xffff));
+  counters_.tcp.syn_cookies_sent.inc();
+  tcp_transmit(0, tuple, out, nullptr, now, sink);
+}
+
+bool Stack::accept_syn_cookie(std::uint32_t index, const tcp::FourTuple& tuple,
+                              const wire::TcpRepr& seg, Bytes payload, Instant now,
+                              FrameSink& sink) {
+  auto& c = counters_.tcp;
+  const SeqNum ack = *seg.ack_number;
+  const auto info = syn_cookies_.check(tuple, seg.seq_number - 1, ack - 1, now);
+  if (!info) return false;
+  TcpListenerSlot& l = tcp_listeners_[index];
+  const auto slot = l.accept_queue.size() < l.backlog ? tcp_free_slot() : std::nullopt;
+  if (!slot) {
+    c.listen_overflows.inc();
+    return true;  // dropped: the peer's retransmission may find room
+  }
+  const auto& cfg = config_.tcp;
+  tcp::LocalOptions local;
+  local.mtu = tcp_mtu(tuple.remote, now);
+  local.recv_buffer = cfg.recv.capacity;
+  tcp::Negotiated n;
+  n.send_mss = info->mss;
+  n.timestamps = cfg.timestamps && seg.timestamps.has_value() && seg.timestamps->tsecr != 0;
+  if (n.timestamps) {
+    const auto carried = tcp::decode_options_from_tsecr(seg.timestamps->tsecr);
+    n.sack = cfg.sack && carried.sack_permitted;
+    if (cfg.window_scaling && carried.window_scale) {
+      n.snd_wscale = std::min(*carried.window_scale, tcp::kMaxWindowScale);
+      local.window_scaling = true;
+      n.rcv_wscale = tcp::local_window_scale(local);
+    }
+  }
+  TcpSlot& s = tcp_[*slot];
+  s.generation = s.generation + 1 == 0 ? 1 : s.generation + 1;
+  s.live = true;
+  s.embryonic = false;
+  s.listener = index;
+  s.config = cfg;
+  c.syn_cookies_ok.inc();
+  c.passive_opens.inc();
+  tcp::Connection& conn = tcp_prepare(s);
+  conn.accept_cookie(tuple, seg, ack - 1, seg.seq_number - 1, n, local.mtu, now);
+  conn.on_segment(seg, payload, now);
+  tcp_last_hit_ = *slot;
+  tcp_settle(*slot, now, sink);
+  return true;
+}
+
+// ---- Output --------------------------------------------------------------------------------
+
+void Stack::tcp_transmit(std::uint32_t slot, const tcp::FourTuple& tuple, const wire::TcpRepr& seg,
+                         const tcp::Connection* conn, Instant now, FrameSink& sink) {
+  auto& c = counters_.tcp;
+  IpSend send = IpSend::to(tuple.local, tuple.remote, IpProtocol::Tcp);
+  // RFC 1191: TCP discovers the path MTU, so every segment has DF (as Linux's).
+  send.dont_frag = true;
+  if (conn != nullptr) {
+    send.owner.kind = link::FrameOwner::Kind::Tcp;
+    send.owner.socket = {slot, tcp_[slot].generation};
+  }
+  auto prepared = prepare_ipv4(send, seg.buffer_len());
+  if (!prepared) {
+    c.tx_no_route.inc();
+    return;
+  }
+  const std::size_t header_len = seg.header_len();
+  if (seg.payload_len > 0 && conn != nullptr) {
+    conn->copy_payload(seg.seq_number, prepared->l4.subspan(header_len, seg.payload_len));
+  }
+  seg.emit(wire::TcpViewMut(prepared->l4.first(seg.buffer_len())), send.src, send.dst,
+           config_.checksums);
+  if (send_built_ipv4(send, prepared->hop, seg.buffer_len(), now, sink)) c.tx_segments.inc();
+}
+
+void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink) {
+  TcpSlot& s = tcp_[index];
+  tcp::Connection& conn = *s.conn;
+  TcpOutput out(*this, index, now, sink);
+  conn.output(now, out);
+  const std::uint8_t events = conn.take_events();
+  if ((events & tcp::kEventReadable) != 0) mark_read(s);
+  if ((events & tcp::kEventWritable) != 0) mark_write(s);
+  if (s.embryonic && conn.state() != tcp::State::SynReceived) {
+    // The handshake ended, one way or the other: out of the SYN queue.
+    s.embryonic = false;
+    TcpListenerSlot& l = tcp_listeners_[*s.listener];
+    if (l.syn_queued > 0) --l.syn_queued;
+    if (conn.synchronized() && conn.state() != tcp::State::Closed) {
+      if (l.accept_queue.size() < l.backlog) {
+        l.accept_queue.push_back(index);
+        s.in_accept_queue = true;
+        mark_read(l);
+      } else {
+        counters_.tcp.listen_overflows.inc();
+        conn.abort(now);
+        conn.output(now, out);
+      }
+    }
+  } else if (s.listener && !s.in_accept_queue && conn.synchronized() &&
+             conn.state() != tcp::State::Closed) {
+    // A SYN-cookie connection is established at once.
+    TcpListenerSlot& l = tcp_listeners_[*s.listener];
+    l.accept_queue.push_back(index);
+    s.in_accept_queue = true;
+    mark_read(l);
+  }
+  if (conn.state() == tcp::State::Closed && !s.open && !s.in_accept_queue &&
+      conn.next_deadline() == kNever) {
+    tcp_release(index);
+  }
+}
+
+void Stack::tcp_release(std::uint32_t index) {
+  TcpSlot& s = tcp_[index];
+  s.live = false;
+  s.embryonic = false;
+  s.in_accept_queue = false;
+  s.listener.reset();
+  s.bound = false;
+}
+
+void Stack::poll_tcp(Instant now, FrameSink& sink) {
+  for (std::uint32_t i = 0; i < tcp_.size(); ++i) {
+    TcpSlot& s = tcp_[i];
+    if (!s.live) continue;
+    if (s.conn->next_deadline() > now) continue;
+    s.conn->poll(now);
+    tcp_settle(i, now, sink);
+  }
+}
+
+Instant Stack::tcp_next_deadline() const {
+  Instant next = kNever;
+  for (const auto& s : tcp_)
+    if (s.live) next = std::min(next, s.conn->next_deadline());
+  return next;
+}
+
+// ---- Tables --------------------------------------------------------------------------------
+
+std::optional<std::uint32_t> Stack::tcp_find(const tcp::FourTuple& tuple) const {
+  if (tcp_last_hit_ < tcp_.size()) {
+    const TcpSlot& s = tcp_[tcp_last_hit_];
+    if (s.live && s.conn->tuple() == tuple) return tcp_last_hit_;
+  }
+  for (std::uint32_t i = 0; i < tcp_.size(); ++i) {
+    const TcpSlot& s = tcp_[i];
+    if (s.live && s.conn->state() != tcp::State::Closed && s.conn->tuple() == tuple) {
+      tcp_last_hit_ = i;
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> Stack::tcp_find_listener(Ipv4Address addr, std::uint16_t port) const {
+  std::optional<std::uint32_t> wildcard;
+  for (std::uint32_t i = 0; i < tcp_listeners_.size(); ++i) {
+    const TcpListenerSlot& l = tcp_listeners_[i];
+    if (!l.open || l.local.port != port) continue;
+    if (l.local.address == addr) return i;  // the more specific binding wins
+    if (l.local.address.is_unspecified()) wildcard = i;
+  }
+  return wildcard;
+}
+
+std::optional<std::uint32_t> Stack::tcp_free_slot() {
+  for (std::uint32_t i = 0; i < tcp_.size(); ++i)
+    if (!tcp_[i].open && !tcp_[i].live) return i;
+  return std::nullopt;
+}
+
+tcp::Connection& Stack::tcp_prepare(TcpSlot& s) {
+  if (!s.conn) {
+    s.conn = std::make_unique<tcp::Connection>(s.config);
+  } else {
+    s.conn->reset(s.config);
+  }
+  return *s.conn;
+}
+
+bool Stack::tcp_port_in_use(std::uint16_t port, Ipv4Address addr) const {
+  const auto same = [&](Ipv4Address a) {
+    return addr.is_unspecified() || a.is_unspecified() || a == addr;
+  };
+  for (const auto& l : tcp_listeners_)
+    if (l.open && l.local.port == port && same(l.local.address)) return true;
+  for (const auto& s : tcp_) {
+    if (s.open && s.bound && s.local.port == port && same(s.local.address)) return true;
+    if (s.live && s.conn->tuple().local_port == port && same(s.conn->tuple().local)) return true;
+  }
+  return false;
+}
+
+std::size_t Stack::tcp_mtu(Ipv4Address dst, Instant now) const {
+  const auto hop = routes_.lookup(dst);
+  if (!hop) return 576;
+  const std::size_t link_mtu = interfaces_[hop->iface].config.mtu;
+  return path_mtu_.mtu(dst, link_mtu, now);
+}
+
+// RFC 1122 §4.2.3.9 and RFC 1191: ICMP errors about a segment of ours.
+void Stack::tcp_icmp_error(const wire::Ipv4Repr& quoted, Bytes quoted_payload,
+                           std::error_code error, bool frag_needed, Instant now) {
+  if (quoted_payload.size() < 8) return;
+  const tcp::FourTuple tuple{quoted.src, load_be16(quoted_payload, 0), quoted.dst,
+                             load_be16(quoted_payload, 2)};
+  const auto slot = tcp_find(tuple);
+  if (!slot) return;
+  tcp::Connection& conn = *tcp_[*slot].conn;
+  // RFC 5927 §4.1 (as Linux): only about a sequence number in flight.
+  const SeqNum seq(load_be32(quoted_payload, 4));
+  if (seq < conn.snd_una() - 1 || seq > conn.snd_nxt()) return;
+  if (frag_needed) {
+    conn.on_path_mtu(tcp_mtu(tuple.remote, now));
+    return;
+  }
+  const bool hard = error == std::errc::connection_refused;
+  conn.on_icmp_error(error, hard);
+  if (conn.state() == tcp::State::Closed) {
+    const std::uint8_t events = conn.take_events();
+    if ((events & tcp::kEventReadable) != 0) mark_read(tcp_[*slot]);
+    if ((events & tcp::kEventWritable) != 0) mark_write(tcp_[*slot]);
+  }
+}
+
+Stack::TcpSlot* Stack::tcp_slot(SocketId id) {
+  if (id.slot >= tcp_.size()) return nullptr;
+  TcpSlot& s = tcp_[id.slot];
+  return s.open && s.generation == id.generation ? &s : nullptr;
+}
+const Stack::TcpSlot* Stack::tcp_slot(SocketId id) const {
+  return const_cast<Stack*>(this)->tcp_slot(id);
+}
+Stack::TcpListenerSlot* Stack::tcp_listener_slot(SocketId id) {
+  if (id.slot >= tcp_listeners_.size()) return nullptr;
+  TcpListenerSlot& l = tcp_listeners_[id.slot];
+  return l.open && l.generation == id.generation ? &l : nullptr;
+}
+const Stack::TcpListenerSlot* Stack::tcp_listener_slot(SocketId id) const {
+  return const_cast<Stack*>(this)->tcp_listener_slot(id);
+}
+
+tcp::ConnectionCounters Stack::tcp_connection_totals() const {
+  tcp::ConnectionCounters total;
+  for (const auto& s : tcp_)
+    if (s.conn) total.add(s.conn->counters());
+  return total;
+}
+
+// ---- Opening sockets -----------------------------------------------------------------------
+
+Result<TcpSocket> Stack::tcp_socket() {
+  const auto slot = tcp_free_slot();
+  if (!slot) return tl::unexpected(std::make_error_code(std::errc::too_many_files_open));
+  TcpSlot& s = tcp_[*slot];
+  const std::uint32_t generation = s.generation + 1 == 0 ? 1 : s.generation + 1;
+  auto conn = std::move(s.conn);
+  s = TcpSlot{};
+  s.conn = std::move(conn);
+  s.generation = generation;
+  s.open = true;
+  s.config = config_.tcp;
+  return TcpSocket(this, {*slot, generation});
+}
+
+Result<TcpListener> Stack::tcp_listen(Ipv4Endpoint local, std::size_t backlog) {
+  if (!local.address.is_unspecified() && !is_local_address(local.address))
+    return tl::unexpected(std::make_error_code(std::errc::address_not_available));
+  if (local.port == 0) {
+    const auto port = ephemeral_port(true);
+    if (!port) return tl::unexpected(std::make_error_code(std::errc::address_in_use));
+    local.port = *port;
+  } else if (tcp_port_in_use(local.port, local.address)) {
+    return tl::unexpected(std::make_error_code(std::errc::address_in_use));
+  }
+  for (std::uint32_t i = 0; i < tcp_listeners_.size(); ++i) {
+    TcpListenerSlot& l = tcp_listeners_[i];
+    if (l.open) continue;
+    const std::uint32_t generation = l.generation + 1 == 0 ? 1 : l.generation + 1;
+    auto queue = std::move(l.accept_queue);
+    l = TcpListenerSlot{};
+    l.generation = generation;
+    l.open = true;
+    l.local = local;
+    // Linux: the backlog is capped at somaxconn, and 0 still admits one connection.
+    l.backlog = std::clamp<std::size_t>(backlog, 1, config_.tcp_max_backlog);
+    l.accept_queue = std::move(queue);
+    l.accept_queue.clear();
+    l.accept_queue.reserve(l.backlog);
+    return TcpListener(this, {i, generation});
+  }
+  return tl::unexpected(std::make_error_code(std::errc::too_many_files_open));
+}
+
+// ---- TcpSocket -----------------------------------------------------------------------------
+
+namespace {
+
+bool sending_state(tcp::State s) {
+  return s == tcp::State::Established || s == tcp::State::CloseWait;
+}
+
+}  // namespace
+
+Result<void> TcpSocket::bind(Ipv4Endpoint local) {
+  if (stack_ == nullptr) return fail(std::errc::bad_file_descriptor);
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return fail(std::errc::bad_file_descriptor);
+  if (s->live || s->bound) return fail(std::errc::invalid_argument);
+  if (!local.address.is_unspecified() && !stack_->is_local_address(local.address))
+    return fail(std::errc::address_not_available);
+  if (local.port == 0) {
+    const auto port = stack_->ephemeral_port(true);
+    if (!port) return fail(std::errc::address_in_use);
+    local.port = *port;
+  } else if (stack_->tcp_port_in_use(local.port, local.address)) {
+    return fail(std::errc::address_in_use);
+  }
+  s->local = local;
+  s->bound = true;
+  return {};
+}
+
+Result<void> TcpSocket::connect(Ipv4Endpoint remote) {
+  if (stack_ == nullptr) return fail(std::errc::bad_file_descriptor);
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return fail(std::errc::bad_file_descriptor);
+  if (s->live) return fail(std::errc::already_connected);
+  if (remote.port == 0 || remote.address.is_unspecified() || remote.address.is_broadcast())
+    return fail(std::errc::invalid_argument);
+  Stack::IpSend probe = Stack::IpSend::to(s->local.address, remote.address, IpProtocol::Tcp);
+  auto hop = stack_->route(probe);
+  if (!hop) return tl::unexpected(hop.error());
+  if (!s->bound) {
+    if (auto r = bind({}); !r) return r;
+  }
+  const tcp::FourTuple tuple{probe.src, s->local.port, remote.address, remote.port};
+  if (stack_->tcp_find(tuple)) return fail(std::errc::address_in_use);
+  const Instant now = stack_->last_now_;
+  tcp::Connection& conn = stack_->tcp_prepare(*s);
+  conn.connect(
+      tuple, stack_->isn_.isn(tuple.local, tuple.local_port, tuple.remote, tuple.remote_port, now),
+      stack_->tcp_mtu(remote.address, now), now);
+  s->live = true;
+  stack_->counters_.tcp.active_opens.inc();
+  return {};
+}
+
+Result<std::size_t> TcpSocket::send(Bytes data) {
+  if (stack_ == nullptr)
+    return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  if (!s->live) return tl::unexpected(std::make_error_code(std::errc::not_connected));
+  tcp::Connection& conn = *s->conn;
+  if (conn.error()) return tl::unexpected(conn.error());
+  if (conn.send_shut()) return tl::unexpected(std::make_error_code(std::errc::broken_pipe));
+  const tcp::State st = conn.state();
+  if (st == tcp::State::SynSent || st == tcp::State::SynReceived)
+    return tl::unexpected(std::make_error_code(std::errc::operation_would_block));
+  if (!sending_state(st)) return tl::unexpected(std::make_error_code(std::errc::broken_pipe));
+  if (data.empty()) return std::size_t{0};
+  const std::size_t n = conn.send(data);
+  if (n == 0) return tl::unexpected(std::make_error_code(std::errc::operation_would_block));
+  return n;
+}
+
+Result<std::size_t> TcpSocket::recv(BytesMut out) {
+  if (stack_ == nullptr)
+    return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  if (!s->live) return tl::unexpected(std::make_error_code(std::errc::not_connected));
+  tcp::Connection& conn = *s->conn;
+  if (out.empty()) return std::size_t{0};
+  const std::size_t n = conn.recv(out);
+  if (n > 0) return n;
+  if (conn.fin_received()) return std::size_t{0};
+  if (conn.error()) return tl::unexpected(conn.error());
+  if (conn.state() == tcp::State::Closed) return std::size_t{0};
+  return tl::unexpected(std::make_error_code(std::errc::operation_would_block));
+}
+
+Result<void> TcpSocket::shutdown_send() {
+  if (stack_ == nullptr) return fail(std::errc::bad_file_descriptor);
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return fail(std::errc::bad_file_descriptor);
+  // As Linux: shutdown() before the handshake ends is not_connected (close() is the way to
+  // give up a connection attempt).
+  if (!s->live || s->conn->state() == tcp::State::SynSent) return fail(std::errc::not_connected);
+  s->conn->shutdown_send(stack_->last_now_);
+  return {};
+}
+
+void TcpSocket::close() {
+  if (stack_ == nullptr) return;
+  if (auto* s = stack_->tcp_slot(id_)) {
+    s->open = false;
+    s->read_waker = nullptr;
+    s->write_waker = nullptr;
+    s->wake_read = s->wake_write = false;
+    if (s->live) {
+      tcp::Connection& conn = *s->conn;
+      // RFC 2525 §2.17 (as Linux): closing with unread data resets the connection.
+      if (conn.readable() > 0) {
+        conn.abort(stack_->last_now_);
+      } else {
+        conn.shutdown_send(stack_->last_now_);
+        conn.orphan();
+      }
+      if (conn.state() == tcp::State::Closed && conn.next_deadline() == kNever)
+        stack_->tcp_release(id_.slot);
+    }
+  }
+  stack_ = nullptr;
+  id_ = {};
+}
+
+void TcpSocket::abort() {
+  if (stack_ == nullptr) return;
+  if (auto* s = stack_->tcp_slot(id_); s != nullptr && s->live) {
+    s->conn->abort(stack_->last_now_);
+  }
+  close();
+}
+
+tcp::State TcpSocket::state() const {
+  const tcp::Connection* c = connection();
+  return c != nullptr ? c->state() : tcp::State::Closed;
+}
+
+std::error_code TcpSocket::error() const {
+  const tcp::Connection* c = connection();
+  return c != nullptr ? c->error() : std::error_code{};
+}
+
+const tcp::Connection* TcpSocket::connection() const {
+  if (stack_ == nullptr) return nullptr;
+  const auto* s = stack_->tcp_slot(id_);
+  return s != nullptr && s->live ? s->conn.get() : nullptr;
+}
+
+Result<Ipv4Endpoint> TcpSocket::local_endpoint() const {
+  if (stack_ == nullptr)
+    return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  const auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  if (s->live) return Ipv4Endpoint{s->conn->tuple().local, s->conn->tuple().local_port};
+  return s->local;
+}
+
+Result<Ipv4Endpoint> TcpSocket::remote_endpoint() const {
+  const tcp::Connection* c = connection();
+  if (stack_ == nullptr || stack_->tcp_slot(id_) == nullptr)
+    return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  if (c == nullptr) return tl::unexpected(std::make_error_code(std::errc::not_connected));
+  return Ipv4Endpoint{c->tuple().remote, c->tuple().remote_port};
+}
+
+bool TcpSocket::readable() const {
+  const tcp::Connection* c = connection();
+  if (c == nullptr) return stack_ != nullptr;  // not connected: recv() reports it at once
+  return c->readable() > 0 || c->fin_received() || static_cast<bool>(c->error()) ||
+         c->state() == tcp::State::Closed;
+}
+
+bool TcpSocket::writable() const {
+  const tcp::Connection* c = connection();
+  if (c == nullptr) return stack_ != nullptr;
+  if (c->error() || c->send_shut() || c->state() == tcp::State::Closed) return true;
+  return sending_state(c->state()) && c->send_space() > 0;
+}
+
+std::size_t TcpSocket::unacknowledged() const {
+  const tcp::Connection* c = connection();
+  return c != nullptr ? c->send_buffer().buffered() : 0;
+}
+
+Result<void> TcpSocket::set_no_delay(bool on) {
+  if (stack_ == nullptr) return fail(std::errc::bad_file_descriptor);
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return fail(std::errc::bad_file_descriptor);
+  s->config.no_delay = on;
+  if (s->live) s->conn->set_no_delay(on);
+  return {};
+}
+
+Result<void> TcpSocket::set_keep_alive(const tcp::KeepAliveConfig& keep_alive) {
+  if (stack_ == nullptr) return fail(std::errc::bad_file_descriptor);
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return fail(std::errc::bad_file_descriptor);
+  if (keep_alive.enabled &&
+      (keep_alive.idle <= Duration::zero() || keep_alive.interval <= Duration::zero()))
+    return fail(std::errc::invalid_argument);
+  s->config.keep_alive = keep_alive;
+  if (s->live) s->conn->set_keep_alive(keep_alive, stack_->last_now_);
+  return {};
+}
+
+Result<void> TcpSocket::set_buffer_sizes(std::size_t recv_bytes, std::size_t send_bytes) {
+  if (stack_ == nullptr) return fail(std::errc::bad_file_descriptor);
+  auto* s = stack_->tcp_slot(id_);
+  if (s == nullptr) return fail(std::errc::bad_file_descriptor);
+  if (s->live) return fail(std::errc::already_connected);
+  if (recv_bytes > tcp::RecvBuffer::max_capacity || send_bytes > tcp::SendBuffer::max_capacity)
+    return fail(std::errc::invalid_argument);
+  if (recv_bytes != 0) s->config.recv.capacity = recv_bytes;
+  if (send_bytes != 0) s->config.send.capacity = send_bytes;
+  return {};
+}
+
+void TcpSocket::set_read_waker(Waker waker) {
+  if (stack_ == nullptr) return;
+  if (auto* s = stack_->tcp_slot(id_)) s->read_waker = std::move(waker);
+}
+
+void TcpSocket::set_write_waker(Waker waker) {
+  if (stack_ == nullptr) return;
+  if (auto* s = stack_->tcp_slot(id_)) s->write_waker = std::move(waker);
+}
+
+// ---- TcpListener ---------------------------------------------------------------------------
+
+Result<TcpSocket> TcpListener::accept() {
+  if (stack_ == nullptr)
+    return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  auto* l = stack_->tcp_listener_slot(id_);
+  if (l == nullptr) return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  if (l->accept_queue.empty())
+    return tl::unexpected(std::make_error_code(std::errc::operation_would_block));
+  const std::uint32_t index = l->accept_queue.front();
+  l->accept_queue.erase(l->accept_queue.begin());
+  Stack::TcpSlot& s = stack_->tcp_[index];
+  s.in_accept_queue = false;
+  s.listener.reset();
+  s.open = true;
+  s.wake_read = s.wake_write = false;
+  s.read_waker = nullptr;
+  s.write_waker = nullptr;
+  return TcpSocket(stack_, {index, s.generation});
+}
+
+bool TcpListener::readable() const {
+  if (stack_ == nullptr) return false;
+  const auto* l = stack_->tcp_listener_slot(id_);
+  return l != nullptr && !l->accept_queue.empty();
+}
+
+Result<Ipv4Endpoint> TcpListener::local_endpoint() const {
+  if (stack_ == nullptr)
+    return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  const auto* l = stack_->tcp_listener_slot(id_);
+  if (l == nullptr) return tl::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
+  return l->local;
+}
+
+void TcpListener::set_read_waker(Waker waker) {
+  if (stack_ == nullptr) return;
+  if (auto* l = stack_->tcp_listener_slot(id_)) l->read_waker = std::move(waker);
+}
+
+void TcpListener::close() {
+  if (stack_ == nullptr) return;
+  if (auto* l = stack_->tcp_listener_slot(id_)) {
+    l->open = false;
+    l->read_waker = nullptr;
+    l->accept_queue.clear();
+    // Connections not yet accepted are reset (as Linux's inet_csk_listen_stop).
+    for (auto& s : stack_->tcp_) {
+      if (!s.live || !s.listener || *s.listener != id_.slot) continue;
+      s.listener.reset();
+      s.embryonic = false;
+      s.in_accept_queue = false;
+      s.conn->abort(stack_->last_now_);
+    }
+  }
+  stack_ = nullptr;
+  id_ = {};
 }
 
 }  // namespace tapir

@@ -32,7 +32,7 @@ using InterfaceIndex = std::uint16_t;
 
 // Who queued a frame, to be told when its resolution fails.
 struct FrameOwner {
-  enum class Kind : std::uint8_t { None, Udp, Icmp };
+  enum class Kind : std::uint8_t { None, Udp, Icmp, Tcp };
   Kind kind = Kind::None;
   SocketId socket;
 };

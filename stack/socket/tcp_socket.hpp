@@ -98,6 +98,7 @@ class TcpSocket : public SocketHandle<TcpSocket> {
 
  private:
   friend class Stack;
+  friend class TcpListener;
   TcpSocket(Stack* stack, SocketId id) : SocketHandle(stack, id) {}
 };
 

@@ -62,7 +62,7 @@ std::string_view to_string(State s);
 // Keep-alive (RFC 1122 §4.2.3.6), off unless asked for. Linux's defaults.
 struct KeepAliveConfig {
   bool enabled = false;
-  Duration idle = std::chrono::hours(2);        // tcp_keepalive_time
+  Duration idle = std::chrono::hours(2);         // tcp_keepalive_time
   Duration interval = std::chrono::seconds(75);  // tcp_keepalive_intvl
   unsigned probes = 9;                           // tcp_keepalive_probes
 };
@@ -105,13 +105,34 @@ struct ConnectionCounters {
   Counter rx_bad_ack;         // ACKs of data never sent, or not acceptable in SYN states
   Counter tx_segments;
   Counter tx_data_bytes;
-  Counter tx_retransmits;      // segments sent again (timer, fast retransmit, SACK recovery)
+  Counter tx_retransmits;       // segments sent again (timer, fast retransmit, SACK recovery)
   Counter tx_fast_retransmits;  // of those, by the third duplicate ACK or SACK (RFC 5681 §3.2)
-  Counter tx_rto;              // retransmission timer expiries
+  Counter tx_rto;               // retransmission timer expiries
   Counter tx_zero_window_probes;
   Counter tx_keepalives;
   Counter tx_rst;
   Counter timeouts;  // connections given up: retries, user timeout or keep-alive
+
+  template <class F>
+  void for_each_counter(F&& f) const {
+    f("tcp.conn_rx_segments", rx_segments);
+    f("tcp.rx_unacceptable", rx_unacceptable);
+    f("tcp.rx_paws_rejected", rx_paws_rejected);
+    f("tcp.rx_challenge_acks", rx_challenge_acks);
+    f("tcp.rx_rst", rx_rst);
+    f("tcp.rx_bad_ack", rx_bad_ack);
+    f("tcp.conn_tx_segments", tx_segments);
+    f("tcp.tx_data_bytes", tx_data_bytes);
+    f("tcp.tx_retransmits", tx_retransmits);
+    f("tcp.tx_fast_retransmits", tx_fast_retransmits);
+    f("tcp.tx_rto", tx_rto);
+    f("tcp.tx_zero_window_probes", tx_zero_window_probes);
+    f("tcp.tx_keepalives", tx_keepalives);
+    f("tcp.tx_rst", tx_rst);
+    f("tcp.timeouts", timeouts);
+  }
+  // Adds every counter of other to this one (the stack's totals over its connections).
+  void add(const ConnectionCounters& other);
 };
 
 // What changed for the user since the last take_events().
@@ -153,8 +174,7 @@ class Connection {
   // cookie; ESTABLISHED at once with what the cookie carried. `ack` (and its payload) is then
   // processed as in ESTABLISHED by the caller's on_segment.
   void accept_cookie(const FourTuple& tuple, const wire::TcpRepr& ack, wire::SeqNum iss,
-                     wire::SeqNum irs, const Negotiated& negotiated, std::size_t mtu,
-                     Instant now);
+                     wire::SeqNum irs, const Negotiated& negotiated, std::size_t mtu, Instant now);
 
   // A segment of this connection's 4-tuple.
   void on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now);
@@ -231,31 +251,43 @@ class Connection {
   std::uint32_t ts_recent() const { return ts_recent_; }
 
  private:
-  // Segment processing, RFC 9293 §3.10.7.3 (SYN-SENT) and §3.10.7.4 (the rest).
-  void on_segment_syn_sent(const wire::TcpRepr& seg, Instant now);
+  Connection(const ConnectionConfig& config, SendBuffer&& send, RecvBuffer&& recv);
+
+  void start(const FourTuple& tuple, wire::SeqNum iss, std::size_t mtu, Instant now);
+  void take_syn(const wire::TcpRepr& syn, Instant now);
+  void apply_negotiated();
+  std::size_t effective_mss() const;
+  wire::SeqNum snd_una_seq() const;  // SND.UNA counting the SYN and FIN
+  std::size_t outstanding() const;   // SND.NXT - SND.UNA, SYN and FIN counted
+
+  // Segment processing, §3.10.7.3 (SYN-SENT) and §3.10.7.4 (the rest).
+  void on_segment_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now);
   bool acceptable(const wire::TcpRepr& seg, std::size_t seg_len) const;
   bool process_ack(const wire::TcpRepr& seg, std::size_t payload_len, Instant now);
   void process_text(const wire::TcpRepr& seg, Bytes payload, Instant now);
-  void update_window(const wire::TcpRepr& seg);
+  void handshake_rtt(const wire::TcpRepr& seg, Instant now);
+  Duration ts_age(std::uint32_t tsecr, Instant now) const;
   void enter(State s, Instant now);
+  void stop_timers();
   void close_with(std::error_code error);
-  void enter_time_wait(Instant now);
+  void time_out();
 
   // Loss recovery (RFC 5681 §3.2, RFC 6582, RFC 6675).
-  void on_dup_ack(Instant now);
+  void on_dup_ack(const AckResult& result, Instant now);
   void on_retransmit_timer(Instant now);
 
   // Output.
-  void send_control(SegmentSink& sink, bool syn, bool fin, bool rst, wire::SeqNum seq,
-                    Instant now);
-  bool send_data(SegmentSink& sink, wire::SeqNum from, std::size_t len, bool retransmission,
-                 Instant now);
   void fill_common(wire::TcpRepr& seg, Instant now);
+  void add_sacks(wire::TcpRepr& seg) const;
+  void send_segment(SegmentSink& sink, wire::TcpRepr& seg, Instant now);
+  void send_control(SegmentSink& sink, wire::SeqNum seq, bool fin, Instant now);
+  void send_data(SegmentSink& sink, wire::SeqNum from, std::size_t len, bool with_fin, Instant now);
+  bool send_queue(SegmentSink& sink, Instant now);
+  bool flush_fin(SegmentSink& sink, Instant now, bool sent);
   std::uint16_t window_to_advertise();
-  std::size_t effective_mss() const;
-  std::size_t usable_window() const;
-  bool nagle_allows(std::size_t len) const;
+  bool nagle_allows(std::size_t len, std::size_t mss) const;
   void arm_rto(Instant now);
+  void arm_persist(Instant now);
 
   ConnectionConfig config_;
   State state_ = State::Closed;
@@ -266,7 +298,7 @@ class Connection {
   std::error_code error_;
   std::error_code soft_error_;
 
-  // Sequence space (RFC 9293 §3.3.1). SND.UNA / SND.NXT of data live in send_ (from ISS + 1);
+  // Sequence space (§3.3.1). SND.UNA and SND.NXT of the data live in send_ (from ISS + 1);
   // the SYN and FIN are tracked here.
   wire::SeqNum iss_{};
   wire::SeqNum irs_{};
@@ -274,13 +306,17 @@ class Connection {
   wire::SeqNum snd_wl1_{};
   wire::SeqNum snd_wl2_{};
   std::uint32_t max_snd_wnd_ = 0;
+  bool syn_sent_ = false;    // our SYN (or SYN-ACK) went out at least once
   bool syn_acked_ = false;   // our SYN has been acknowledged
   bool fin_queued_ = false;  // the user shut the send side: a FIN follows the data
   bool fin_sent_ = false;
   bool fin_acked_ = false;
-  wire::SeqNum fin_seq_{};  // our FIN's sequence number, once sent
-  wire::SeqNum rcv_adv_{};  // the right edge we last advertised (RCV.NXT + RCV.WND)
+  bool fin_resend_ = false;  // the timer wants the FIN again
+  wire::SeqNum fin_seq_{};   // our FIN's sequence number, once sent
+  wire::SeqNum rcv_adv_{};   // the right edge last advertised (RCV.NXT + RCV.WND)
   wire::SeqNum last_ack_sent_{};
+  std::size_t rcv_mss_ = 536;  // the largest segment received (capped at our MSS)
+  wire::TcpRepr their_syn_;    // for the SYN-ACK's options
 
   SendBuffer send_;
   RecvBuffer recv_;
@@ -293,24 +329,33 @@ class Connection {
   Instant ts_recent_at_{};
 
   // What output() owes.
+  bool output_due_ = false;  // data, a window or a FIN may be sendable
   bool ack_now_ = false;
-  bool rst_pending_ = false;
-  bool syn_pending_ = false;  // (re)send the SYN or SYN-ACK
+  bool rst_pending_ = false;        // ABORT or giving up: <SEQ=SND.NXT><CTL=RST,ACK>
+  bool rst_reply_pending_ = false;  // a bad ACK: <SEQ=SEG.ACK><CTL=RST>
+  wire::SeqNum reset_reply_{};
+  bool syn_pending_ = false;    // (re)send the SYN or SYN-ACK
+  bool probe_pending_ = false;  // a zero-window probe or keep-alive
+  unsigned quick_acks_ = 0;
   unsigned dup_acks_ = 0;
+  bool limited_transmit_ = false;  // RFC 3042
+  bool retransmit_una_ = false;    // fast retransmit / partial ACK: resend at SND.UNA
+  bool partial_acked_ = false;
   std::optional<wire::SeqNum> rto_recover_;  // RFC 6582 §3.2 step 4 / RFC 6675 §5.1
-  bool rto_retransmit_ = false;  // the timer fired: resend from SND.UNA (go-back-N)
-  wire::SeqNum rto_next_{};      // where the timer's go-back-N resending has reached
-  unsigned unacked_segments_ = 0;  // full-sized segments received since the last ACK sent
+  bool rto_retransmit_ = false;              // the timer fired: resend from SND.UNA (go back N)
+  bool rto_repeated_ = false;                // the timer already resent the segment at SND.UNA
+  wire::SeqNum rto_next_{};                  // where going back N has reached
 
   // Timers (kNever when off).
   Instant rto_at_ = kNever;
   Instant delack_at_ = kNever;
   Instant persist_at_ = kNever;
   Instant keepalive_at_ = kNever;
-  Instant close_at_ = kNever;  // TIME-WAIT's 2 MSL, or the FIN-WAIT-2 timeout
-  Instant first_rexmit_at_ = kNever;  // when the oldest unacknowledged data was first resent
-  Instant last_send_ = {};
-  Instant last_recv_ = {};
+  Instant close_at_ = kNever;  // TIME-WAIT's 2 MSL, or the orphan's FIN-WAIT-2 timeout
+  Instant syn_sent_at_ = kNever;
+  Instant progress_at_{};  // the last ACK of new data (the user timeout counts from it)
+  Instant last_send_{};
+  Instant last_recv_{};
   unsigned retries_ = 0;  // timer expiries since the last progress
   unsigned persist_backoff_ = 0;
   unsigned keepalive_probes_ = 0;
