@@ -88,29 +88,55 @@ std::string pattern(std::size_t n) {
   return s;
 }
 
-// RFC 862 over TCP: echoes every byte until the peer's FIN, then closes.
-awaitable<void> echo_session(AsyncTcpSocket socket) {
-  std::array<char, 4096> buffer{};
-  for (;;) {
-    error_code error;
-    const std::size_t n = co_await socket.async_read_some(boost::asio::buffer(buffer),
-                                                          redirect_error(use_awaitable, error));
-    if (error) break;  // eof, or the test ended
-    co_await boost::asio::async_write(socket, boost::asio::buffer(buffer.data(), n),
-                                      redirect_error(use_awaitable, error));
-    if (error) break;
+// RFC 862 over TCP on B: every connection a coroutine echoing each byte until the peer's FIN.
+// Once the clients are done and every session has ended, the runners stop, so the io_context
+// runs out of work.
+struct EchoServer {
+  explicit EchoServer(TwoHosts& h) : hosts(h), acceptor(h.listen()) {
+    boost::asio::co_spawn(hosts.io, serve(), boost::asio::detached);
   }
-}
+  // The clients have closed their connections: stop when the sessions have seen the FINs.
+  void clients_done() {
+    done = true;
+    acceptor.close();
+    maybe_stop();
+  }
 
-awaitable<void> echo_server(AsyncTcpAcceptor& acceptor) {
-  for (;;) {
-    error_code error;
-    AsyncTcpSocket socket = co_await acceptor.async_accept(redirect_error(use_awaitable, error));
-    if (error) co_return;
-    boost::asio::co_spawn(acceptor.get_executor(), echo_session(std::move(socket)),
-                          boost::asio::detached);
+  awaitable<void> serve() {
+    for (;;) {
+      error_code error;
+      AsyncTcpSocket socket = co_await acceptor.async_accept(redirect_error(use_awaitable, error));
+      if (error) co_return;
+      boost::asio::co_spawn(acceptor.get_executor(), session(std::move(socket)),
+                            boost::asio::detached);
+    }
   }
-}
+
+  awaitable<void> session(AsyncTcpSocket socket) {
+    ++sessions;
+    std::array<char, 4096> buffer{};
+    for (;;) {
+      error_code error;
+      const std::size_t n = co_await socket.async_read_some(boost::asio::buffer(buffer),
+                                                            redirect_error(use_awaitable, error));
+      if (error) break;  // eof
+      co_await boost::asio::async_write(socket, boost::asio::buffer(buffer.data(), n),
+                                        redirect_error(use_awaitable, error));
+      if (error) break;
+    }
+    --sessions;
+    maybe_stop();
+  }
+
+  void maybe_stop() {
+    if (done && sessions == 0) hosts.stop();
+  }
+
+  TwoHosts& hosts;
+  AsyncTcpAcceptor acceptor;
+  int sessions = 0;
+  bool done = false;
+};
 
 struct ClientResult {
   error_code connect_error, write_error, read_error;
@@ -131,23 +157,26 @@ awaitable<void> echo_client(Runner& runner, Ipv4Endpoint server, std::string mes
   out.read = co_await boost::asio::async_read(socket, boost::asio::buffer(out.reply),
                                               redirect_error(use_awaitable, out.read_error));
   out.done = true;
+  socket.close();
 }
 
 TEST(AsyncTcpSocket, EchoRoundTripWithAsioComposedOperations) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  EchoServer server(hosts);
   ClientResult result;
-  boost::asio::co_spawn(hosts.io, echo_server(acceptor), boost::asio::detached);
   boost::asio::co_spawn(
       hosts.io,
       [&]() -> awaitable<void> {
         co_await echo_client(hosts.runner_a, {kIpB, kPort}, "hello, tapir over TCP", result);
-        acceptor.close();
-        hosts.stop();
+        server.clients_done();
       },
       boost::asio::detached);
   hosts.start();
+  const auto started = std::chrono::steady_clock::now();
   hosts.io.run_for(kBound);
+  // The io_context ran out of work: the session saw the FIN, nothing was left waiting.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kBound);
+  EXPECT_EQ(server.sessions, 0);
   ASSERT_TRUE(result.done) << result.connect_error.message();
   EXPECT_FALSE(result.write_error);
   EXPECT_FALSE(result.read_error);
@@ -159,10 +188,9 @@ TEST(AsyncTcpSocket, LargeTransferArrivesIntactBothWays) {
   // Far more than the send and receive buffers: async_write and async_read loop over many
   // partial operations, and the windows open and close.
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  EchoServer server(hosts);
   const std::string message = pattern(2 * 1024 * 1024 + 17);
   ClientResult result;
-  boost::asio::co_spawn(hosts.io, echo_server(acceptor), boost::asio::detached);
   boost::asio::co_spawn(
       hosts.io,
       [&]() -> awaitable<void> {
@@ -184,12 +212,14 @@ TEST(AsyncTcpSocket, LargeTransferArrivesIntactBothWays) {
             co_await boost::asio::async_read(socket, boost::asio::buffer(result.reply),
                                              redirect_error(use_awaitable, result.read_error));
         result.done = true;
-        acceptor.close();
-        hosts.stop();
+        socket.close();
+        server.clients_done();
       },
       boost::asio::detached);
   hosts.start();
+  const auto started = std::chrono::steady_clock::now();
   hosts.io.run_for(kBound);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kBound);
   ASSERT_TRUE(result.done) << result.connect_error.message() << " " << result.read_error.message();
   EXPECT_FALSE(result.write_error);
   EXPECT_EQ(result.written, message.size());
@@ -199,11 +229,10 @@ TEST(AsyncTcpSocket, LargeTransferArrivesIntactBothWays) {
 
 TEST(AsyncTcpSocket, ManyConnectionsAtOnce) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  EchoServer server(hosts);
   constexpr int kClients = 20;
   std::vector<ClientResult> results(kClients);
   int finished = 0;
-  boost::asio::co_spawn(hosts.io, echo_server(acceptor), boost::asio::detached);
   for (int i = 0; i < kClients; ++i) {
     boost::asio::co_spawn(
         hosts.io,
@@ -212,15 +241,14 @@ TEST(AsyncTcpSocket, ManyConnectionsAtOnce) {
                                "client " + std::to_string(i) + " " +
                                    pattern(3000 + 100 * static_cast<std::size_t>(i)),
                                results[static_cast<std::size_t>(i)]);
-          if (++finished == kClients) {
-            acceptor.close();
-            hosts.stop();
-          }
+          if (++finished == kClients) server.clients_done();
         },
         boost::asio::detached);
   }
   hosts.start();
+  const auto started = std::chrono::steady_clock::now();
   hosts.io.run_for(kBound);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kBound);
   EXPECT_EQ(finished, kClients);
   for (int i = 0; i < kClients; ++i) {
     const auto& r = results[static_cast<std::size_t>(i)];
@@ -308,12 +336,11 @@ TEST(AsyncTcpSocket, AsyncReadUntilWithADynamicBuffer) {
 
 TEST(AsyncTcpSocket, ScatterGatherBufferSequences) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  EchoServer server(hosts);
   std::array<char, 3> r1{};
   std::array<char, 4> r2{};
   std::size_t got = 0;
   bool done = false;
-  boost::asio::co_spawn(hosts.io, echo_server(acceptor), boost::asio::detached);
   boost::asio::co_spawn(
       hosts.io,
       [&]() -> awaitable<void> {
@@ -327,8 +354,8 @@ TEST(AsyncTcpSocket, ScatterGatherBufferSequences) {
                                                                boost::asio::buffer(r2)};
         got = co_await boost::asio::async_read(socket, in, use_awaitable);
         done = true;
-        acceptor.close();
-        hosts.stop();
+        socket.close();
+        server.clients_done();
       },
       boost::asio::detached);
   hosts.start();
@@ -512,8 +539,7 @@ TEST(AsyncTcpSocket, UseFutureWorksForSingleOperations) {
   // the io_context. (Not with the composed operations: their intermediate steps would run on
   // that thread too, and the adapters are not thread-safe.)
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
-  boost::asio::co_spawn(hosts.io, echo_server(acceptor), boost::asio::detached);
+  EchoServer server(hosts);
   AsyncTcpSocket socket(hosts.runner_a);
   auto connected = socket.async_connect({kIpB, kPort}, boost::asio::use_future);
   hosts.start();
@@ -533,7 +559,7 @@ TEST(AsyncTcpSocket, UseFutureWorksForSingleOperations) {
   ASSERT_TRUE(wait(echoed));
   EXPECT_GE(echoed.get(), 1U);
   EXPECT_EQ(buffer[0], 'p');
-  acceptor.close();
+  server.acceptor.close();
   hosts.stop();
 }
 
