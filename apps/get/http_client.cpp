@@ -32,8 +32,7 @@ constexpr std::string_view kUserAgent = "tapir-get/0.1";
 
 HttpGet::HttpGet(drivers::Runner& runner, Url url, BodySink& sink,
                  std::chrono::steady_clock::duration timeout)
-    : runner_(runner),
-      url_(std::move(url)),
+    : url_(std::move(url)),
       sink_(sink),
       timeout_(timeout),
       socket_(runner),

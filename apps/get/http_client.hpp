@@ -82,7 +82,6 @@ class HttpGet {
   GetOutcome fail(GetStatus status, std::string message) const;
   std::string where() const;
 
-  drivers::Runner& runner_;
   http::Url url_;
   BodySink& sink_;
   std::chrono::steady_clock::duration timeout_;

@@ -252,10 +252,7 @@ std::string format_request_log(const RequestLog& log) {
 
 HttpServer::HttpServer(drivers::Runner& runner, TcpListener listener, const FileServer& files,
                        HttpServerOptions options)
-    : runner_(runner),
-      acceptor_(runner, std::move(listener)),
-      files_(files),
-      options_(std::move(options)) {}
+    : acceptor_(runner, std::move(listener)), files_(files), options_(std::move(options)) {}
 
 void HttpServer::start() {
   auto accept_loop = [this]() -> awaitable<void> {

@@ -78,7 +78,6 @@ class HttpServer {
  private:
   class Connection;
 
-  drivers::Runner& runner_;
   drivers::AsyncTcpAcceptor acceptor_;
   const http::FileServer& files_;
   HttpServerOptions options_;
