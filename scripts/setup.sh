@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # network tools the tests and the demo drive
   iproute2 iputils-ping arping tcpdump tshark netcat-openbsd socat nftables
-  python3 python3-scapy curl
+  python3 python3-scapy curl hping3
 )
 
 missing=()

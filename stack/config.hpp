@@ -66,6 +66,9 @@ struct StackConfig {
   // kept for the slot's later connections.
   std::size_t max_tcp_connections = 256;  // at once, in any state
   std::size_t max_tcp_listeners = 16;
+  // Connections in TIME-WAIT are kept apart, in a small entry each (tcp/time_wait.hpp); when
+  // the table is full the oldest is cut short (counted).
+  std::size_t tcp_time_wait_slots = 4096;
   std::size_t tcp_max_backlog = 4096;  // the largest listen() backlog (Linux's somaxconn)
   // RFC 4987 §3.6: answer SYNs with cookies when a listener's SYN queue (or the connection
   // table) is full, so a SYN flood cannot deny a legitimate connection (Linux's tcp_syncookies=1).

@@ -88,11 +88,14 @@ Stack::Stack(const StackConfig& config)
       tcp_listeners_(config.max_tcp_listeners),
       isn_(tcp::IsnGenerator::key_from(random_)),
       syn_cookies_(tcp::IsnGenerator::key_from(random_)),
+      tcp_map_(config.max_tcp_connections, tcp::IsnGenerator::key_from(random_)),
+      tcp_time_wait_(config.tcp_time_wait_slots, tcp::IsnGenerator::key_from(random_)),
       next_ip_ident_(static_cast<std::uint16_t>(random_.next_u32())),
       icmp_tokens_(config.icmp_error_burst),
       tx_datagram_(kLinkHeadroom + 65535),
       tx_fragment_(kLinkHeadroom + config.max_mtu) {
   interfaces_.reserve(config.max_interfaces);
+  tcp_live_.reserve(config.max_tcp_connections);
 }
 
 Stack::~Stack() = default;

@@ -33,6 +33,8 @@
 #include "stack/stack_counters.hpp"
 #include "stack/tcp/isn.hpp"
 #include "stack/tcp/syn_cookie.hpp"
+#include "stack/tcp/time_wait.hpp"
+#include "stack/tcp/tuple_map.hpp"
 #include "stack/wire/arp.hpp"
 #include "stack/wire/icmpv4.hpp"
 #include "stack/wire/ipv4.hpp"
@@ -114,6 +116,7 @@ class Stack {
   void for_each_counter(F&& f) const {
     counters_.for_each_counter(f);
     tcp_connection_totals().for_each_counter(f);
+    tcp_time_wait_.for_each_counter(f);
     neighbors_.counters().for_each_counter(f);
     reassembler_.counters().for_each_counter(f);
     path_mtu_.counters().for_each_counter(f);
@@ -165,6 +168,8 @@ class Stack {
     bool bound = false;
     bool embryonic = false;        // in SYN-RECEIVED, counted in its listener's SYN queue
     bool in_accept_queue = false;  // established, waiting for accept()
+    bool in_map = false;           // its 4-tuple is in tcp_map_
+    std::uint32_t live_index = 0;  // its place in tcp_live_
     bool wake_read = false, wake_write = false;
     std::optional<std::uint32_t> listener;  // the listener's slot, until accepted
     Ipv4Endpoint local;                     // bound before connect
@@ -268,7 +273,8 @@ class Stack {
   void send_reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, Instant now,
                       FrameSink& sink);
   void listener_input(std::uint32_t listener, const tcp::FourTuple& tuple, const wire::TcpRepr& seg,
-                      Bytes payload, const wire::Ipv4Repr& ip, Instant now, FrameSink& sink);
+                      Bytes payload, const wire::Ipv4Repr& ip, Instant now, FrameSink& sink,
+                      std::optional<wire::SeqNum> iss = std::nullopt);
   void send_syn_cookie(const tcp::FourTuple& tuple, const wire::TcpRepr& syn, Instant now,
                        FrameSink& sink);
   bool accept_syn_cookie(std::uint32_t listener, const tcp::FourTuple& tuple,
@@ -285,6 +291,10 @@ class Stack {
   std::optional<std::uint32_t> tcp_free_slot();
   tcp::Connection& tcp_prepare(TcpSlot& s);
   void tcp_release(std::uint32_t slot);
+  void tcp_activate(std::uint32_t slot, const tcp::FourTuple& tuple);
+  void tcp_park_time_wait(std::uint32_t slot);
+  void tcp_time_wait_input(const tcp::TimeWaitEntry& entry, const wire::TcpRepr& seg, Bytes payload,
+                           const wire::Ipv4Repr& ip, Instant now, FrameSink& sink);
   bool tcp_port_in_use(std::uint16_t port, Ipv4Address addr) const;
   std::size_t tcp_mtu(Ipv4Address dst, Instant now) const;
   void tcp_icmp_error(const wire::Ipv4Repr& quoted, Bytes quoted_payload, std::error_code error,
@@ -341,7 +351,9 @@ class Stack {
   std::vector<TcpListenerSlot> tcp_listeners_;
   tcp::IsnGenerator isn_;
   tcp::SynCookies syn_cookies_;
-  mutable std::uint32_t tcp_last_hit_ = 0;  // the demux's memo: the last connection found
+  tcp::TupleMap tcp_map_;                // 4-tuple -> slot, for every live connection
+  std::vector<std::uint32_t> tcp_live_;  // the live slots, in no order
+  tcp::TimeWaitTable tcp_time_wait_;
   StackCounters counters_;
   FrameTracer* tracer_ = nullptr;
   Instant last_now_{};          // of the last receive() or poll()

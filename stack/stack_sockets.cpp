@@ -207,7 +207,12 @@ void Stack::fire_wakers() {
   };
   fire(udp_);
   fire(icmp_);
-  fire(tcp_);
+  for (const std::uint32_t i : tcp_live_) {
+    TcpSlot& s = tcp_[i];
+    if (!s.open) continue;
+    if (std::exchange(s.wake_read, false) && s.read_waker) s.read_waker();
+    if (std::exchange(s.wake_write, false) && s.write_waker) s.write_waker();
+  }
   fire(tcp_listeners_);
 }
 

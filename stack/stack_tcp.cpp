@@ -64,6 +64,10 @@ void Stack::receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes paylo
     tcp_settle(*slot, now, sink);
     return;
   }
+  if (const tcp::TimeWaitEntry* tw = tcp_time_wait_.find(tuple)) {
+    tcp_time_wait_input(*tw, seg, data, ip, now, sink);
+    return;
+  }
   if (const auto listener = tcp_find_listener(ip.dst, seg.dst_port)) {
     listener_input(*listener, tuple, seg, data, ip, now, sink);
     return;
@@ -88,10 +92,37 @@ void Stack::send_reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, I
     counters_.tcp.tx_resets.inc();
 }
 
+// RFC 9293 §3.10.7.4 TIME-WAIT (tcp/time_wait.hpp has the rules, Linux's).
+void Stack::tcp_time_wait_input(const tcp::TimeWaitEntry& entry, const wire::TcpRepr& seg,
+                                Bytes payload, const wire::Ipv4Repr& ip, Instant now,
+                                FrameSink& sink) {
+  const tcp::FourTuple tuple = entry.tuple;
+  switch (tcp_time_wait_.on_segment(entry, seg, now, 2 * config_.tcp.msl)) {
+    case tcp::TimeWaitAction::Drop:
+      return;
+    case tcp::TimeWaitAction::Reuse:
+      // RFC 6191 / RFC 1122 §4.2.2.13: a new SYN may reopen the connection, with an ISS past
+      // the old incarnation's sequence space.
+      if (const auto listener = tcp_find_listener(ip.dst, seg.dst_port)) {
+        const wire::SeqNum iss = tcp::reuse_isn(entry);
+        tcp_time_wait_.erase(tuple);
+        listener_input(*listener, tuple, seg, payload, ip, now, sink, iss);
+        return;
+      }
+      break;
+    case tcp::TimeWaitAction::Ack:
+      break;
+  }
+  if (const tcp::TimeWaitEntry* e = tcp_time_wait_.find(tuple)) {
+    const wire::TcpRepr ack = tcp::ack_for(*e, tcp::ts_clock(now));
+    tcp_transmit(0, tuple, ack, nullptr, now, sink);
+  }
+}
+
 // RFC 9293 §3.10.7.2, LISTEN.
 void Stack::listener_input(std::uint32_t index, const tcp::FourTuple& tuple,
                            const wire::TcpRepr& seg, Bytes payload, const wire::Ipv4Repr& ip,
-                           Instant now, FrameSink& sink) {
+                           Instant now, FrameSink& sink, std::optional<wire::SeqNum> iss) {
   auto& c = counters_.tcp;
   TcpListenerSlot& l = tcp_listeners_[index];
   // "First, check for a RST: An incoming RST segment could not be valid since it could not
@@ -127,17 +158,17 @@ void Stack::listener_input(std::uint32_t index, const tcp::FourTuple& tuple,
   }
   TcpSlot& s = tcp_[*slot];
   s.generation = s.generation + 1 == 0 ? 1 : s.generation + 1;
-  s.live = true;
   s.embryonic = true;
   s.listener = index;
   s.config = config_.tcp;
   ++l.syn_queued;
   c.passive_opens.inc();
   tcp::Connection& conn = tcp_prepare(s);
-  conn.accept_syn(tuple, seg,
-                  isn_.isn(tuple.local, tuple.local_port, tuple.remote, tuple.remote_port, now),
-                  tcp_mtu(tuple.remote, now), now);
-  tcp_last_hit_ = *slot;
+  conn.accept_syn(
+      tuple, seg,
+      iss.value_or(isn_.isn(tuple.local, tuple.local_port, tuple.remote, tuple.remote_port, now)),
+      tcp_mtu(tuple.remote, now), now);
+  tcp_activate(*slot, tuple);
   tcp_settle(*slot, now, sink);
 }
 
@@ -201,7 +232,6 @@ bool Stack::accept_syn_cookie(std::uint32_t index, const tcp::FourTuple& tuple,
   }
   TcpSlot& s = tcp_[*slot];
   s.generation = s.generation + 1 == 0 ? 1 : s.generation + 1;
-  s.live = true;
   s.embryonic = false;
   s.listener = index;
   s.config = cfg;
@@ -209,8 +239,8 @@ bool Stack::accept_syn_cookie(std::uint32_t index, const tcp::FourTuple& tuple,
   c.passive_opens.inc();
   tcp::Connection& conn = tcp_prepare(s);
   conn.accept_cookie(tuple, seg, ack - 1, seg.seq_number - 1, n, local.mtu, now);
+  tcp_activate(*slot, tuple);
   conn.on_segment(seg, payload, now);
-  tcp_last_hit_ = *slot;
   tcp_settle(*slot, now, sink);
   return true;
 }
@@ -273,14 +303,46 @@ void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink) {
     s.in_accept_queue = true;
     mark_read(l);
   }
+  if (conn.state() == tcp::State::TimeWait) tcp_park_time_wait(index);
   if (conn.state() == tcp::State::Closed && !s.open && !s.in_accept_queue &&
       conn.next_deadline() == kNever) {
     tcp_release(index);
   }
 }
 
+// TIME-WAIT lives in the small table; the connection itself closes and its slot is free.
+void Stack::tcp_park_time_wait(std::uint32_t index) {
+  TcpSlot& s = tcp_[index];
+  tcp::Connection& conn = *s.conn;
+  tcp_time_wait_.insert(conn.time_wait_entry());
+  if (s.in_map) {
+    tcp_map_.erase(conn.tuple());
+    s.in_map = false;
+  }
+  conn.hand_off_time_wait();
+  const std::uint8_t events = conn.take_events();
+  if ((events & tcp::kEventReadable) != 0) mark_read(s);
+  if ((events & tcp::kEventWritable) != 0) mark_write(s);
+}
+
+void Stack::tcp_activate(std::uint32_t index, const tcp::FourTuple& tuple) {
+  TcpSlot& s = tcp_[index];
+  s.live = true;
+  s.in_map = tcp_map_.insert(tuple, index);
+  s.live_index = static_cast<std::uint32_t>(tcp_live_.size());
+  tcp_live_.push_back(index);
+}
+
 void Stack::tcp_release(std::uint32_t index) {
   TcpSlot& s = tcp_[index];
+  if (!s.live) return;
+  if (s.in_map) tcp_map_.erase(s.conn->tuple());
+  s.in_map = false;
+  // Out of the live list: the last one takes this one's place.
+  const std::uint32_t last = tcp_live_.back();
+  tcp_live_[s.live_index] = last;
+  tcp_[last].live_index = s.live_index;
+  tcp_live_.pop_back();
   s.live = false;
   s.embryonic = false;
   s.in_accept_queue = false;
@@ -289,37 +351,28 @@ void Stack::tcp_release(std::uint32_t index) {
 }
 
 void Stack::poll_tcp(Instant now, FrameSink& sink) {
-  for (std::uint32_t i = 0; i < tcp_.size(); ++i) {
-    TcpSlot& s = tcp_[i];
-    if (!s.live) continue;
-    if (s.conn->next_deadline() > now) continue;
-    s.conn->poll(now);
+  tcp_time_wait_.expire(now);
+  // Backwards: a release moves the last live slot into the released one's place, which has
+  // then been visited already.
+  for (std::size_t k = tcp_live_.size(); k-- > 0;) {
+    const std::uint32_t i = tcp_live_[k];
+    if (tcp_[i].conn->next_deadline() > now) continue;
+    tcp_[i].conn->poll(now);
     tcp_settle(i, now, sink);
   }
 }
 
 Instant Stack::tcp_next_deadline() const {
-  Instant next = kNever;
-  for (const auto& s : tcp_)
-    if (s.live) next = std::min(next, s.conn->next_deadline());
+  Instant next = tcp_time_wait_.next_expiry();
+  for (const std::uint32_t i : tcp_live_)
+    next = std::min(next, tcp_[i].conn->next_deadline());
   return next;
 }
 
 // ---- Tables --------------------------------------------------------------------------------
 
 std::optional<std::uint32_t> Stack::tcp_find(const tcp::FourTuple& tuple) const {
-  if (tcp_last_hit_ < tcp_.size()) {
-    const TcpSlot& s = tcp_[tcp_last_hit_];
-    if (s.live && s.conn->tuple() == tuple) return tcp_last_hit_;
-  }
-  for (std::uint32_t i = 0; i < tcp_.size(); ++i) {
-    const TcpSlot& s = tcp_[i];
-    if (s.live && s.conn->state() != tcp::State::Closed && s.conn->tuple() == tuple) {
-      tcp_last_hit_ = i;
-      return i;
-    }
-  }
-  return std::nullopt;
+  return tcp_map_.find(tuple);
 }
 
 std::optional<std::uint32_t> Stack::tcp_find_listener(Ipv4Address addr, std::uint16_t port) const {
@@ -502,16 +555,32 @@ Result<void> TcpSocket::connect(Ipv4Endpoint remote) {
   auto hop = stack_->route(probe);
   if (!hop) return tl::unexpected(hop.error());
   if (!s->bound) {
-    if (auto r = bind({}); !r) return r;
+    // An ephemeral port whose 4-tuple is free of connections and TIME-WAIT (as Linux's
+    // __inet_hash_connect): a random start, then every port once (RFC 6056 §3.3.1).
+    const std::uint32_t lo = stack_->config_.ephemeral_port_min;
+    const std::uint32_t count = std::uint32_t{stack_->config_.ephemeral_port_max} - lo + 1;
+    const std::uint32_t start = stack_->random_.below(count);
+    std::optional<std::uint16_t> port;
+    for (std::uint32_t i = 0; i < count && !port; ++i) {
+      const auto p = static_cast<std::uint16_t>(lo + (start + i) % count);
+      const tcp::FourTuple t{probe.src, p, remote.address, remote.port};
+      if (!stack_->tcp_port_in_use(p, s->local.address) && !stack_->tcp_time_wait_.find(t))
+        port = p;
+    }
+    if (!port) return fail(std::errc::address_not_available);  // Linux: EADDRNOTAVAIL
+    s->local.port = *port;
+    s->bound = true;
   }
   const tcp::FourTuple tuple{probe.src, s->local.port, remote.address, remote.port};
-  if (stack_->tcp_find(tuple)) return fail(std::errc::address_in_use);
+  // The 4-tuple must be free: no connection, and no TIME-WAIT (RFC 9293 §3.4.1 quiet time).
+  if (stack_->tcp_find(tuple) || stack_->tcp_time_wait_.find(tuple))
+    return fail(std::errc::address_in_use);
   const Instant now = stack_->last_now_;
   tcp::Connection& conn = stack_->tcp_prepare(*s);
   conn.connect(
       tuple, stack_->isn_.isn(tuple.local, tuple.local_port, tuple.remote, tuple.remote_port, now),
       stack_->tcp_mtu(remote.address, now), now);
-  s->live = true;
+  stack_->tcp_activate(id_.slot, tuple);
   stack_->counters_.tcp.active_opens.inc();
   return {};
 }

@@ -29,6 +29,7 @@ void ConnectionCounters::add(const ConnectionCounters& o) {
   rx_challenge_acks.inc(o.rx_challenge_acks.value());
   rx_rst.inc(o.rx_rst.value());
   rx_bad_ack.inc(o.rx_bad_ack.value());
+  rx_acks_rate_limited.inc(o.rx_acks_rate_limited.value());
   tx_segments.inc(o.tx_segments.value());
   tx_data_bytes.inc(o.tx_data_bytes.value());
   tx_retransmits.inc(o.tx_retransmits.value());
@@ -131,6 +132,8 @@ void Connection::start(const FourTuple& tuple, SeqNum iss, std::size_t mtu, Inst
   last_now_ = now;
   last_recv_ = now;
   send_.reset(iss + 1);
+  snd_sml_ = iss + 1;
+  recv_.reset(wire::SeqNum(0));  // nothing of a previous connection in this object is readable
   local_.mtu = mtu;
   local_.recv_buffer = recv_.config().capacity;
   local_.sack = config_.sack;
@@ -237,6 +240,26 @@ void Connection::on_icmp_error(std::error_code error, bool hard) {
     return;
   }
   soft_error_ = error;
+}
+
+TimeWaitEntry Connection::time_wait_entry() const {
+  TimeWaitEntry e;
+  e.tuple = tuple_;
+  e.snd_nxt = snd_nxt();
+  e.rcv_nxt = recv_.rcv_nxt();
+  e.window = last_window_;
+  e.timestamps = negotiated_.timestamps;
+  e.ts_recent = ts_recent_;
+  e.ts_recent_at = ts_recent_at_;
+  e.ts_offset = ts_offset_;
+  e.expiry = close_at_;
+  return e;
+}
+
+void Connection::hand_off_time_wait() {
+  if (state_ != State::TimeWait) return;
+  ack_now_ = false;
+  enter(State::Closed, last_now_);
 }
 
 void Connection::set_keep_alive(const KeepAliveConfig& ka, Instant now) {
@@ -393,7 +416,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   if (negotiated_.timestamps && seg.timestamps &&
       paws_rejects(seg.timestamps->tsval, ts_recent_, ts_recent_at_, now, seg.rst)) {
     counters_.rx_paws_rejected.inc();
-    ack_now_ = true;
+    oow_ack(seg, payload.size(), now);
     return;
   }
 
@@ -402,7 +425,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
     counters_.rx_unacceptable.inc();
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
     // (unless the RST bit is set, if so drop the segment and return)".
-    if (!seg.rst) ack_now_ = true;
+    if (!seg.rst) oow_ack(seg, payload.size(), now);
     return;
   }
 
@@ -411,7 +434,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   if (seg.rst) {
     if (seg.seq_number != recv_.rcv_nxt()) {
       counters_.rx_challenge_acks.inc();
-      ack_now_ = true;
+      oow_ack(seg, 0, now);
       return;
     }
     counters_.rx_rst.inc();
@@ -439,7 +462,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   // Fourth: SYN in a synchronized state (RFC 5961 §4.2): a challenge ACK, the segment dropped.
   if (seg.syn) {
     counters_.rx_challenge_acks.inc();
-    ack_now_ = true;
+    oow_ack(seg, 0, now);
     return;
   }
 
@@ -462,6 +485,23 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   // Sixth: URG, ignored (RFC 6093: the urgent pointer is for compatibility only).
   // Seventh: the segment text, and eighth: FIN.
   process_text(seg, payload, now);
+}
+
+// An ACK in answer to a segment outside the window, a PAWS failure, a bad ACK, or a challenge
+// ACK (RFC 5961 §3.2, §4.2, §5.2). RFC 5961 §7 asks that these be rate limited; as Linux's
+// tcp_oow_rate_limited(), at most one per kOutOfWindowAckInterval per connection, except in
+// answer to data, which cannot be part of an ACK loop.
+void Connection::oow_ack(const wire::TcpRepr& seg, std::size_t payload_len, Instant now) {
+  if (payload_len > 0 && !seg.syn) {
+    ack_now_ = true;
+    return;
+  }
+  if (last_oow_ack_ != kNever && now - last_oow_ack_ < kOutOfWindowAckInterval) {
+    counters_.rx_acks_rate_limited.inc();
+    return;
+  }
+  last_oow_ack_ = now;
+  ack_now_ = true;
 }
 
 // §3.10.7.4 first check.
@@ -594,14 +634,9 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
   }
 
   // RFC 5961 §5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] is dropped with an ACK.
-  if (ack > nxt) {
+  if (ack > nxt || ack < una - max_snd_wnd_) {
     counters_.rx_bad_ack.inc();
-    ack_now_ = true;
-    return false;
-  }
-  if (ack < una - max_snd_wnd_) {
-    counters_.rx_bad_ack.inc();
-    ack_now_ = true;
+    oow_ack(seg, payload_len, now);
     return false;
   }
   if (ack < una) return true;  // "If the ACK is a duplicate (SEG.ACK < SND.UNA), it can be ignored"
@@ -936,6 +971,7 @@ void Connection::send_segment(SegmentSink& sink, wire::TcpRepr& seg, Instant now
     seg.window_len = seg.syn
                          ? static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff))
                          : window_to_advertise();
+    last_window_ = seg.window_len;
     if (seg.syn) rcv_adv_ = seq_max(rcv_adv_, recv_.rcv_nxt() + seg.window_len);
     last_ack_sent_ = *seg.ack_number;
     ack_now_ = false;
@@ -984,15 +1020,21 @@ void Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool
     seg.psh = false;
   }
   counters_.tx_data_bytes.inc(seg.payload_len);
+  if (seg.payload_len < send_.config().smss) {
+    snd_sml_ = seq_max(snd_sml_, from + static_cast<std::uint32_t>(seg.payload_len));
+  }
   send_segment(sink, seg, now);
 }
 
 bool Connection::nagle_allows(std::size_t len, std::size_t mss) const {
   if (len >= mss) return true;
   // RFC 9293 §3.7.4 (Nagle) and §3.8.6.2.1 (sender SWS avoidance): a short segment goes only
-  // if it is all there is and nothing is in flight (or no-delay), or it is at least half the
-  // largest window the peer has offered.
-  if (len == send_.unsent() && (config_.no_delay || send_.in_flight() == 0)) return true;
+  // if it is all there is and no short segment is unacknowledged (Minshall's variant, as
+  // Linux's tcp_minshall_check: full segments in flight do not hold back the last piece of a
+  // write, so a response of any length goes out whole), or no-delay is set, or it is at least
+  // half the largest window the peer has offered.
+  const bool small_unacked = snd_sml_ > send_.una();
+  if (len == send_.unsent() && (config_.no_delay || !small_unacked)) return true;
   return max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
 }
 

@@ -37,6 +37,7 @@
 #include "stack/tcp/recv_buffer.hpp"
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/send_buffer.hpp"
+#include "stack/tcp/time_wait.hpp"
 #include "stack/wire/seq_num.hpp"
 #include "stack/wire/tcp.hpp"
 
@@ -60,6 +61,10 @@ enum class State : std::uint8_t {
 std::string_view to_string(State s);
 
 // Keep-alive (RFC 1122 §4.2.3.6), off unless asked for. Linux's defaults.
+// RFC 5961 §7: answers to out-of-window segments, at most one this often per connection
+// (Linux's tcp_invalid_ratelimit, 500 ms).
+inline constexpr Duration kOutOfWindowAckInterval = std::chrono::milliseconds(500);
+
 struct KeepAliveConfig {
   bool enabled = false;
   Duration idle = std::chrono::hours(2);         // tcp_keepalive_time
@@ -97,12 +102,13 @@ struct ConnectionConfig {
 };
 
 struct ConnectionCounters {
-  Counter rx_segments;        // segments handed to on_segment
-  Counter rx_unacceptable;    // failed the sequence test (RFC 9293 §3.10.7.4 first check)
-  Counter rx_paws_rejected;   // RFC 7323 §5.3 R1
-  Counter rx_challenge_acks;  // RFC 5961 §3.2, §4.2: challenge ACKs sent
-  Counter rx_rst;             // RSTs accepted
-  Counter rx_bad_ack;         // ACKs of data never sent, or not acceptable in SYN states
+  Counter rx_segments;           // segments handed to on_segment
+  Counter rx_unacceptable;       // failed the sequence test (RFC 9293 §3.10.7.4 first check)
+  Counter rx_paws_rejected;      // RFC 7323 §5.3 R1
+  Counter rx_challenge_acks;     // RFC 5961 §3.2, §4.2: challenge ACKs sent
+  Counter rx_rst;                // RSTs accepted
+  Counter rx_bad_ack;            // ACKs of data never sent, or not acceptable in SYN states
+  Counter rx_acks_rate_limited;  // answers to out-of-window segments not sent (RFC 5961 §7)
   Counter tx_segments;
   Counter tx_data_bytes;
   Counter tx_retransmits;       // segments sent again (timer, fast retransmit, SACK recovery)
@@ -121,6 +127,7 @@ struct ConnectionCounters {
     f("tcp.rx_challenge_acks", rx_challenge_acks);
     f("tcp.rx_rst", rx_rst);
     f("tcp.rx_bad_ack", rx_bad_ack);
+    f("tcp.rx_acks_rate_limited", rx_acks_rate_limited);
     f("tcp.conn_tx_segments", tx_segments);
     f("tcp.tx_data_bytes", tx_data_bytes);
     f("tcp.tx_retransmits", tx_retransmits);
@@ -208,6 +215,11 @@ class Connection {
 
   std::uint8_t take_events() { return std::exchange(events_, std::uint8_t{0}); }
 
+  // In TIME-WAIT: what the stack's TimeWaitTable keeps of this connection, which then closes
+  // (RFC 9293 §3.10.7.4; as Linux's inet_twsk, so the connection's buffers are free at once).
+  TimeWaitEntry time_wait_entry() const;
+  void hand_off_time_wait();
+
   // RFC 1191 / RFC 9293 §3.7.2: the path MTU fell; segments get smaller (never larger than the
   // MSS the peer offered).
   void on_path_mtu(std::size_t mtu);
@@ -263,6 +275,7 @@ class Connection {
   // Segment processing, §3.10.7.3 (SYN-SENT) and §3.10.7.4 (the rest).
   void on_segment_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now);
   bool acceptable(const wire::TcpRepr& seg, std::size_t seg_len) const;
+  void oow_ack(const wire::TcpRepr& seg, std::size_t payload_len, Instant now);
   bool process_ack(const wire::TcpRepr& seg, std::size_t payload_len, Instant now);
   void process_text(const wire::TcpRepr& seg, Bytes payload, Instant now);
   void handshake_rtt(const wire::TcpRepr& seg, Instant now);
@@ -315,8 +328,10 @@ class Connection {
   wire::SeqNum fin_seq_{};   // our FIN's sequence number, once sent
   wire::SeqNum rcv_adv_{};   // the right edge last advertised (RCV.NXT + RCV.WND)
   wire::SeqNum last_ack_sent_{};
-  std::size_t rcv_mss_ = 536;  // the largest segment received (capped at our MSS)
-  wire::TcpRepr their_syn_;    // for the SYN-ACK's options
+  std::uint16_t last_window_ = 0;  // the window field last sent
+  wire::SeqNum snd_sml_{};         // the end of the last short segment sent (Minshall)
+  std::size_t rcv_mss_ = 536;      // the largest segment received (capped at our MSS)
+  wire::TcpRepr their_syn_;        // for the SYN-ACK's options
 
   SendBuffer send_;
   RecvBuffer recv_;
@@ -353,7 +368,8 @@ class Connection {
   Instant keepalive_at_ = kNever;
   Instant close_at_ = kNever;  // TIME-WAIT's 2 MSL, or the orphan's FIN-WAIT-2 timeout
   Instant syn_sent_at_ = kNever;
-  Instant progress_at_{};  // the last ACK of new data (the user timeout counts from it)
+  Instant last_oow_ack_ = kNever;  // the last rate-limited ACK (oow_ack)
+  Instant progress_at_{};          // the last ACK of new data (the user timeout counts from it)
   Instant last_send_{};
   Instant last_recv_{};
   unsigned retries_ = 0;  // timer expiries since the last progress
