@@ -60,8 +60,8 @@ void Stack::receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes paylo
   const Bytes data = view.payload();
   const tcp::FourTuple tuple{ip.dst, seg.dst_port, ip.src, seg.src_port};
   if (const auto slot = tcp_find(tuple)) {
-    tcp_[*slot].conn->on_segment(seg, data, now);
-    tcp_settle(*slot, now, sink);
+        tcp_[*slot].conn->on_segment(seg, data, now);
+    tcp_settle(*slot, now, sink, /*defer_ack=*/true);
     return;
   }
   if (const tcp::TimeWaitEntry* tw = tcp_time_wait_.find(tuple)) {
@@ -271,11 +271,18 @@ void Stack::tcp_transmit(std::uint32_t slot, const tcp::FourTuple& tuple, const 
   if (send_built_ipv4(send, prepared->hop, seg.buffer_len(), now, sink)) c.tx_segments.inc();
 }
 
-void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink) {
+void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink, bool defer_ack) {
   TcpSlot& s = tcp_[index];
   tcp::Connection& conn = *s.conn;
   TcpOutput out(*this, index, now, sink);
-  conn.output(now, out);
+  // A segment that only asks for an ACK gets it at the end of the receive batch (the driver's
+  // poll() after it): one ACK then covers every segment of the batch, as Linux's GRO makes one
+  // ACK cover a batch. The connection's deadline is `now` meanwhile, so the ACK is never later
+  // than this batch.
+    // TIME-WAIT's ACK goes at once: the connection is handed to the TIME-WAIT table just below.
+  if (!defer_ack || !conn.owes_only_ack() || conn.state() == tcp::State::TimeWait) {
+    conn.output(now, out);
+  }
   const std::uint8_t events = conn.take_events();
   if ((events & tcp::kEventReadable) != 0) mark_read(s);
   if ((events & tcp::kEventWritable) != 0) mark_write(s);

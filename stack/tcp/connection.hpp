@@ -189,8 +189,14 @@ class Connection {
   void poll(Instant now);
   // Sends everything due: an ACK owed now, data the windows allow, SYN, FIN, RST.
   void output(Instant now, SegmentSink& sink);
-  // The earliest timer, or kNever. An ACK or data owed now makes it `now` of the last call.
+    // The earliest timer, or kNever. An ACK or data owed now makes it `now` of the last call.
   Instant next_deadline() const;
+  // All output() would send now is a pure ACK (no data, SYN, FIN, RST or probe is due), so
+  // the owner may let it wait for the end of a batch of segments.
+  bool owes_only_ack() const {
+    return ack_now_ && !output_due_ && !syn_pending_ && !rst_pending_ && !rst_reply_pending_ &&
+           !probe_pending_;
+  }
 
   // The user's side. send() appends what fits in the send buffer (0 when full, or when the
   // send side is shut down or the connection is not open); recv() takes readable bytes.
