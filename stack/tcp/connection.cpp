@@ -1064,7 +1064,12 @@ void Connection::output(Instant now, SegmentSink& sink) {
     return;
   }
 
+  // RFC 5482 §2 / RFC 9293 §3.8.3: the user timeout bounds how long transmitted data stays
+  // unacknowledged, so it counts from the first transmission after an idle spell (later, from
+  // each ACK of new data), not from an ACK long ago or from the epoch.
+  const bool was_idle = outstanding() == 0;
   const bool sent = send_queue(sink, now);
+  if (was_idle && outstanding() > 0) progress_at_ = now;
   if (!sent && (ack_now_ || probe_pending_)) {
     if (probe_pending_) {
       // RFC 9293 §3.8.6.1 zero-window probe and RFC 1122 §4.2.3.6 keep-alive, both as Linux

@@ -353,7 +353,7 @@ class Connection {
   Instant keepalive_at_ = kNever;
   Instant close_at_ = kNever;  // TIME-WAIT's 2 MSL, or the orphan's FIN-WAIT-2 timeout
   Instant syn_sent_at_ = kNever;
-  Instant progress_at_{};  // the last ACK of new data (the user timeout counts from it)
+  Instant progress_at_{};  // first send after idle, or the last ACK of new data (user timeout)
   Instant last_send_{};
   Instant last_recv_{};
   unsigned retries_ = 0;  // timer expiries since the last progress
