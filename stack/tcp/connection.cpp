@@ -917,6 +917,10 @@ std::uint16_t Connection::window_to_advertise() {
   const std::size_t avail = recv_.window();
   const std::uint8_t shift = negotiated_.rcv_wscale;
   SeqNum edge = rcv_nxt + static_cast<std::uint32_t>(avail);
+  // RFC 9293 §3.8.6.2.2 (the right edge never moves left): in SYN-RECEIVED our SYN-ACK, whose
+  // window is never scaled (RFC 7323 §2.2), may still be retransmitted, so an ACK sent meanwhile
+  // offers no more than it does.
+  if (state_ == State::SynReceived) edge = rcv_adv_;
   // Receiver SWS avoidance: the edge moves only by min(buffer / 2, MSS) at a time.
   const std::size_t step = std::min(recv_.config().capacity / 2, rcv_mss_);
   if (edge > rcv_adv_ && edge - rcv_adv_ < static_cast<std::int32_t>(step)) edge = rcv_adv_;
@@ -933,10 +937,17 @@ std::uint16_t Connection::window_to_advertise() {
 
 void Connection::send_segment(SegmentSink& sink, wire::TcpRepr& seg, Instant now) {
   if (seg.ack_number) {
-    seg.window_len = seg.syn
-                         ? static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff))
-                         : window_to_advertise();
-    if (seg.syn) rcv_adv_ = seq_max(rcv_adv_, recv_.rcv_nxt() + seg.window_len);
+    if (seg.syn) {
+      // RFC 7323 §2.2: the SYN-ACK's window is not scaled. It offers a whole number of the
+      // scale's units, so that the scaled windows after it can repeat its right edge exactly
+      // instead of rounding past it (and then retreating when the SYN-ACK is retransmitted).
+      const std::size_t unit_mask = (std::size_t{1} << negotiated_.rcv_wscale) - 1;
+      seg.window_len =
+          static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff) & ~unit_mask);
+      rcv_adv_ = seq_max(rcv_adv_, recv_.rcv_nxt() + seg.window_len);
+    } else {
+      seg.window_len = window_to_advertise();
+    }
     last_ack_sent_ = *seg.ack_number;
     ack_now_ = false;
     delack_at_ = kNever;
@@ -1036,7 +1047,11 @@ void Connection::output(Instant now, SegmentSink& sink) {
     const std::uint32_t tsval = ts_clock(now) + ts_offset_;
     if (state_ == State::SynSent) {
       fill_syn_options(seg, local_, tsval);
-      seg.window_len = static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff));
+      // Whole units of the scale we offer, as the SYN-ACK's window (send_segment): in a
+      // simultaneous open our SYN-ACK then repeats this edge instead of retreating from it.
+      const std::size_t unit_mask = (std::size_t{1} << local_window_scale(local_)) - 1;
+      seg.window_len =
+          static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff) & ~unit_mask);
       counters_.tx_segments.inc();
       sink.send_segment(*this, seg);
     } else {
