@@ -797,7 +797,9 @@ Instant Connection::next_deadline() const {
   if (config_.user_timeout.count() > 0 && outstanding() > 0 && synchronized()) {
     t = std::min(t, progress_at_ + config_.user_timeout);
   }
-  return t;
+  // A timer already due at an earlier call (on_path_mtu's immediate retransmission, armed at
+  // that call's now) is due at the last one: never report a deadline before the last now.
+  return std::max(t, last_now_);
 }
 
 void Connection::arm_rto(Instant now) {
