@@ -576,7 +576,7 @@ void TcpSocket::close() {
         conn.abort(stack_->last_now_);
       } else {
         conn.shutdown_send(stack_->last_now_);
-        conn.orphan();
+        conn.orphan(stack_->last_now_);
       }
       if (conn.state() == tcp::State::Closed && conn.next_deadline() == kNever)
         stack_->tcp_release(id_.slot);

@@ -239,6 +239,15 @@ void Connection::on_icmp_error(std::error_code error, bool hard) {
   soft_error_ = error;
 }
 
+void Connection::orphan(Instant now) {
+  if (orphaned_) return;
+  orphaned_ = true;
+  // As Linux's tcp_close(): an orphan already in FIN-WAIT-2 gets the timeout now; entering
+  // FIN-WAIT-2 later arms it then (enter()). Without it, a peer that never sends its FIN would
+  // hold the connection forever (RFC 9293 §3.10.4 leaves FIN-WAIT-2 unbounded).
+  if (state_ == State::FinWait2) close_at_ = now + config_.fin_wait2_timeout;
+}
+
 void Connection::set_keep_alive(const KeepAliveConfig& ka, Instant now) {
   config_.keep_alive = ka;
   keepalive_probes_ = 0;

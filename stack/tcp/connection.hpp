@@ -195,8 +195,8 @@ class Connection {
   // RFC 9293 §3.10.5 ABORT: a RST if synchronized, then CLOSED at once.
   void abort(Instant now);
   // The user let go of the connection (close() without abort): it still finishes its close,
-  // with the FIN-WAIT-2 timeout applied.
-  void orphan() { orphaned_ = true; }
+  // with the FIN-WAIT-2 timeout applied (from now, if already in FIN-WAIT-2).
+  void orphan(Instant now);
   bool orphaned() const { return orphaned_; }
 
   // Options the user may change at any time.
