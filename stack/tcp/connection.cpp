@@ -251,7 +251,9 @@ void Connection::orphan(Instant now) {
 void Connection::set_keep_alive(const KeepAliveConfig& ka, Instant now) {
   config_.keep_alive = ka;
   keepalive_probes_ = 0;
-  keepalive_at_ = ka.enabled && synchronized() ? now + ka.idle : kNever;
+  // §3.10.7.4: TIME-WAIT runs its own timer only ("turn off the other timers").
+  keepalive_at_ =
+      ka.enabled && synchronized() && state_ != State::TimeWait ? now + ka.idle : kNever;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,7 +466,9 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   if (!seg.ack_number) return;
   last_recv_ = now;
   keepalive_probes_ = 0;
-  if (config_.keep_alive.enabled) keepalive_at_ = now + config_.keep_alive.idle;
+  // §3.10.7.4: not in TIME-WAIT, whose only timer is the 2 MSL one.
+  if (config_.keep_alive.enabled && state_ != State::TimeWait)
+    keepalive_at_ = now + config_.keep_alive.idle;
   if (!process_ack(seg, payload.size(), now)) return;
   if (state_ == State::Closed) return;
 
