@@ -989,9 +989,10 @@ void Connection::send_control(SegmentSink& sink, SeqNum seq, bool fin, Instant n
   send_segment(sink, seg, now);
 }
 
-// Sends [from, from + len) of the send buffer; with_fin adds our FIN after it.
-void Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool with_fin,
-                           Instant now) {
+// Sends [from, from + len) of the send buffer; with_fin adds our FIN after it. Returns the bytes
+// sent: fewer when SACK blocks take option space, and then without the FIN.
+std::size_t Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool with_fin,
+                                  Instant now) {
   wire::TcpRepr seg;
   fill_common(seg, now);
   seg.seq_number = from;
@@ -1011,6 +1012,7 @@ void Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool
   }
   counters_.tx_data_bytes.inc(seg.payload_len);
   send_segment(sink, seg, now);
+  return seg.payload_len;
 }
 
 bool Connection::nagle_allows(std::size_t len, std::size_t mss) const {
@@ -1127,12 +1129,15 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
   }
   const std::size_t mss = send_.config().smss;
   bool sent = false;
+  // Only what a segment really carried is recorded as sent (RFC 9293 §3.3.1: SND.NXT is the
+  // next sequence number to be sent): send_data may carry less than asked.
   const auto send_range = [&](SeqNum from, std::size_t len, bool retransmission) {
-    send_data(sink, from, len, false, now);
-    send_.mark_sent(from, len, now, retransmission);
+    const std::size_t n = send_data(sink, from, len, false, now);
+    send_.mark_sent(from, n, now, retransmission);
     if (retransmission) counters_.tx_retransmits.inc();
     sent = true;
     if (rto_at_ == kNever) arm_rto(now);
+    return n;
   };
 
   // A retransmission the recovery owes at SND.UNA (RFC 5681 §3.2 step 3, RFC 6582 partial ACK).
@@ -1148,8 +1153,7 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
       const auto pipe = static_cast<std::size_t>(rto_next_ - send_.una());
       if (pipe + mss > cc_.cwnd() && pipe > 0) break;
       const std::size_t len = std::min(mss, static_cast<std::size_t>(send_.nxt() - rto_next_));
-      send_range(rto_next_, len, true);
-      rto_next_ += static_cast<std::uint32_t>(len);
+      rto_next_ += static_cast<std::uint32_t>(send_range(rto_next_, len, true));
     }
     if (rto_next_ < send_.nxt()) return sent || flush_fin(sink, now, sent);
     rto_retransmit_ = false;
@@ -1161,8 +1165,9 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
       const auto next = send_.next_seg(snd_wnd_);
       if (!next) break;
       const bool rexmit = next->rule != NextSegRule::New;
-      send_data(sink, next->from, next->len, false, now);
-      send_.mark_sent(*next, now);
+      NextSeg sent_seg = *next;
+      sent_seg.len = send_data(sink, next->from, next->len, false, now);
+      send_.mark_sent(sent_seg, now);
       if (rexmit) counters_.tx_retransmits.inc();
       sent = true;
       if (rto_at_ == kNever) arm_rto(now);
@@ -1191,9 +1196,9 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
     const SeqNum from = send_.nxt();
     const bool last = len == send_.unsent();
     const bool with_fin = last && fin_queued_ && !fin_sent_;
-    send_data(sink, from, len, with_fin, now);
-    if (!send_.mark_sent(from, len, now, false)) break;
-    if (with_fin) {
+    const std::size_t n = send_data(sink, from, len, with_fin, now);
+    if (!send_.mark_sent(from, n, now, false)) break;
+    if (with_fin && n == len) {
       fin_sent_ = true;
       fin_seq_ = send_.nxt();
     }

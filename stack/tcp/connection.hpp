@@ -281,7 +281,8 @@ class Connection {
   void add_sacks(wire::TcpRepr& seg) const;
   void send_segment(SegmentSink& sink, wire::TcpRepr& seg, Instant now);
   void send_control(SegmentSink& sink, wire::SeqNum seq, bool fin, Instant now);
-  void send_data(SegmentSink& sink, wire::SeqNum from, std::size_t len, bool with_fin, Instant now);
+  std::size_t send_data(SegmentSink& sink, wire::SeqNum from, std::size_t len, bool with_fin,
+                        Instant now);
   bool send_queue(SegmentSink& sink, Instant now);
   bool flush_fin(SegmentSink& sink, Instant now, bool sent);
   std::uint16_t window_to_advertise();
