@@ -1129,6 +1129,12 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
   }
   const std::size_t mss = send_.config().smss;
   bool sent = false;
+  // send_buffer.hpp: with the segment table full and its last record SACKed, mark_sent refuses
+  // new data. So new data waits (an ACK frees records) rather than going out unrecorded, or
+  // again and again: NextSeg would offer the same range forever.
+  const auto table_refuses_new = [&] {
+    return send_.segments_free() == 0 && send_.highest_sacked() == send_.nxt();
+  };
   // Only what a segment really carried is recorded as sent (RFC 9293 §3.3.1: SND.NXT is the
   // next sequence number to be sent): send_data may carry less than asked.
   const auto send_range = [&](SeqNum from, std::size_t len, bool retransmission) {
@@ -1165,9 +1171,10 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
       const auto next = send_.next_seg(snd_wnd_);
       if (!next) break;
       const bool rexmit = next->rule != NextSegRule::New;
+      if (!rexmit && table_refuses_new()) break;
       NextSeg sent_seg = *next;
       sent_seg.len = send_data(sink, next->from, next->len, false, now);
-      send_.mark_sent(sent_seg, now);
+      if (!send_.mark_sent(sent_seg, now)) break;
       if (rexmit) counters_.tx_retransmits.inc();
       sent = true;
       if (rto_at_ == kNever) arm_rto(now);
@@ -1190,9 +1197,8 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
     if (flight >= window) break;
     const std::size_t len = std::min({send_.unsent(), window - flight, mss});
     if (!nagle_allows(len, mss)) break;
-    if (send_.segments_free() == 0 && send_.segments() > 0) {
-      // The segment table is full: mark_sent coalesces, or refuses; check before sending.
-    }
+    // The segment table full: mark_sent coalesces into the last record, or refuses (then wait).
+    if (table_refuses_new()) break;
     const SeqNum from = send_.nxt();
     const bool last = len == send_.unsent();
     const bool with_fin = last && fin_queued_ && !fin_sent_;
