@@ -277,7 +277,9 @@ std::size_t Connection::send(Bytes data) {
 
 std::size_t Connection::recv(BytesMut out) {
   const std::size_t n = recv_.read(out);
-  if (n == 0 || !synchronized()) return n;
+  // After the peer's FIN nothing more can arrive: no window update (as Linux's tcp_cleanup_rbuf
+  // once RCV_SHUTDOWN is set), and none from TIME-WAIT, which only acknowledges a FIN again.
+  if (n == 0 || !synchronized() || recv_.fin_received()) return n;
   // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance) and RFC 1122 §4.2.3.3: a window update goes
   // out when reading moves the right edge by min(buffer / 2, MSS) past what was advertised.
   const SeqNum edge = recv_.rcv_nxt() + static_cast<std::uint32_t>(recv_.window());
