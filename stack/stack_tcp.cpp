@@ -310,7 +310,10 @@ Instant Stack::tcp_next_deadline() const {
 std::optional<std::uint32_t> Stack::tcp_find(const tcp::FourTuple& tuple) const {
   if (tcp_last_hit_ < tcp_.size()) {
     const TcpSlot& s = tcp_[tcp_last_hit_];
-    if (s.live && s.conn->tuple() == tuple) return tcp_last_hit_;
+    // RFC 9293 §3.10.7.1: a CLOSED connection (kept only for its handle) takes no segments; as
+    // in the scan below, they get the CLOSED reply (a RST) or go to a listener.
+    if (s.live && s.conn->state() != tcp::State::Closed && s.conn->tuple() == tuple)
+      return tcp_last_hit_;
   }
   for (std::uint32_t i = 0; i < tcp_.size(); ++i) {
     const TcpSlot& s = tcp_[i];
