@@ -485,8 +485,13 @@ bool Connection::acceptable(const wire::TcpRepr& seg, std::size_t seg_len) const
   const auto wnd = static_cast<std::uint32_t>(std::max(0, rcv_adv_ - rcv_nxt));
   const SeqNum seq = seg.seq_number;
   if (seg_len == 0) {
-    if (wnd == 0) return seq == rcv_nxt;
-    return rcv_nxt <= seq && seq < rcv_nxt + wnd;
+    // The table says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND (SEG.SEQ = RCV.NXT if RCV.WND is
+    // zero). A sender that filled our window sends its ACKs at SEQ = SND.NXT = our right edge,
+    // so that test rejects every ACK it sends until a retransmission gets through; when both
+    // ends are in that spot, each rejected ACK is answered with one as unacceptable (an ACK
+    // war). As Linux (tcp_sequence) and the zero-window rule, which is the same test, the
+    // "special allowance ... to accept valid ACKs" takes the right edge itself.
+    return rcv_nxt <= seq && seq <= rcv_nxt + wnd;
   }
   if (wnd == 0) {
     // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be
