@@ -15,8 +15,9 @@ fuzz_stack, the whole-stack target, gets whole conversations instead: the frames
 its record format (a flags byte, then [u16 delay_ms][u16 len][frame] per frame; see
 fuzz/fuzz_stack.cpp), named stack_<capture>[_<variant>].
 
-fuzz_tcp_connection decodes its input as decisions, not frames: its seeds are written here from
-small scripts (tcp_connection_seeds), one per starting state and option set.
+fuzz_tcp_connection and fuzz_tcp_sim decode their inputs as decisions, not frames: their seeds
+are written here from small scripts (tcp_connection_seeds, tcp_sim_seeds), one per starting
+state and option set, and one per kind of fault.
 
 Per target it keeps at most --max inputs (default 15): identical bytes are written once, and the
 inputs are chosen so that every distinct shape (ethertype chain, ICMP type/code, TCP flags and
@@ -346,6 +347,36 @@ def tcp_connection_seeds() -> list[tuple[str, bytes]]:
     return seeds
 
 
+TCP_SIM_TARGET = "fuzz_tcp_sim"
+# fuzz_tcp_sim's mode byte (fuzz/fuzz_tcp_sim.cpp).
+SIM_SACK, SIM_TS, SIM_WS, SIM_NODELAY, SIM_CLOSE_EARLY, SIM_MTU_576 = 0x01, 0x02, 0x04, 0x08, 0x10, 0x80
+SIM_BUF_4K, SIM_BUF_16K, SIM_BUF_64K, SIM_BUF_256K = 0x00, 0x20, 0x40, 0x60
+
+
+def tcp_sim_seeds() -> list[tuple[str, bytes]]:
+    """Transfers with one kind of fault each: [u16 a_to_b][u16 b_to_a][mode][pace] faults."""
+    def scenario(a_to_b: int, b_to_a: int, mode: int, pace: int, faults: bytes) -> bytes:
+        return struct.pack(">HHBB", a_to_b, b_to_a, mode, pace) + faults
+
+    full = SIM_SACK | SIM_TS | SIM_WS
+    return [
+        ("sim_clean_small", scenario(1000, 3000, SIM_SACK | SIM_TS, 0, b"")),
+        ("sim_clean_64k_window_scaling", scenario(65535, 65535, full | SIM_BUF_64K, 0, b"")),
+        ("sim_loss", scenario(20000, 20000, SIM_SACK | SIM_TS | SIM_BUF_16K, 0, bytes([0x07, 0x80]) * 30)),
+        ("sim_loss_no_sack", scenario(20000, 5000, SIM_TS | SIM_BUF_16K, 0, bytes([0x05, 0x80]) * 30)),
+        ("sim_duplicate_and_reorder", scenario(30000, 10000, SIM_SACK | SIM_BUF_16K, 0,
+                                               bytes([0x03, 0xA0, 0x05, 0x04, 0xB0, 0x0A, 0x02, 0xD0]) * 15)),
+        ("sim_corrupt", scenario(10000, 10000, SIM_TS | SIM_BUF_16K, 0,
+                                 bytes([0x04, 0xE0, 0x00, 0x30, 0x40]) * 15)),
+        ("sim_slow_reader_4k", scenario(40000, 40000, SIM_SACK | SIM_TS | SIM_NODELAY | SIM_BUF_4K, 20,
+                                        bytes([0x10, 0x80]) * 10)),
+        ("sim_close_early_mtu_576", scenario(16000, 0, SIM_SACK | SIM_TS | SIM_CLOSE_EARLY | SIM_MTU_576, 0,
+                                             bytes([0x20, 0x80, 0x20, 0xA0, 0x00]) * 6)),
+        ("sim_handshake_losses", scenario(500, 500, SIM_SACK | SIM_TS, 0, bytes([0x80]) * 5)),
+        ("sim_blackout", scenario(20000, 20000, full | SIM_BUF_256K, 0, bytes([0x08]) + bytes([0x80]) * 40)),
+    ]
+
+
 def load_manifest(corpus: Path) -> set[str]:
     path = corpus / MANIFEST
     if not path.exists():
@@ -411,7 +442,8 @@ def main() -> int:
         write(STACK_TARGET, name, data)
     counts[STACK_TARGET] = len(stack)
 
-    for target, generated in [(TCP_CONNECTION_TARGET, tcp_connection_seeds())]:
+    for target, generated in [(TCP_CONNECTION_TARGET, tcp_connection_seeds()),
+                              (TCP_SIM_TARGET, tcp_sim_seeds())]:
         for name, data in generated:
             write(target, name, data)
         counts[target] = len(generated)
