@@ -15,6 +15,10 @@ fuzz_stack, the whole-stack target, gets whole conversations instead: the frames
 its record format (a flags byte, then [u16 delay_ms][u16 len][frame] per frame; see
 fuzz/fuzz_stack.cpp), named stack_<capture>[_<variant>].
 
+fuzz_tcp_connection and fuzz_tcp_sim decode their inputs as decisions, not frames: their seeds
+are written here from small scripts (tcp_connection_seeds, tcp_sim_seeds), one per starting
+state and option set, and one per kind of fault.
+
 Per target it keeps at most --max inputs (default 15): identical bytes are written once, and the
 inputs are chosen so that every distinct shape (ethertype chain, ICMP type/code, TCP flags and
 options, ...) is represented before a second input of the same shape. fuzz_pcap_reader gets a
@@ -278,6 +282,101 @@ def stack_seeds(captures: Path) -> list[tuple[str, bytes]]:
     return seeds
 
 
+TCP_CONNECTION_TARGET = "fuzz_tcp_connection"
+# fuzz_tcp_connection's first byte: the state its script reaches (fuzz/fuzz_tcp_connection.cpp).
+TCP_STATES = ["syn_sent", "syn_received", "established", "fin_wait_1", "fin_wait_2",
+              "close_wait", "closing", "last_ack", "time_wait"]
+# Its second byte: the open (bits 0-1) and the options.
+TCP_OPEN = {"passive": 0, "active": 1, "cookie": 2, "simultaneous": 3}
+TCP_TS, TCP_SACK, TCP_WS, TCP_SMALL_MSS, TCP_BIG_BUFFER, TCP_QUICK = 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
+TCP_VARIANTS = {
+    "plain": TCP_OPEN["passive"],
+    "active_ts_sack_ws": TCP_OPEN["active"] | TCP_TS | TCP_SACK | TCP_WS,
+    "cookie_big": TCP_OPEN["cookie"] | TCP_TS | TCP_SACK | TCP_WS | TCP_BIG_BUFFER,
+    "simultaneous_small_quick": TCP_OPEN["simultaneous"] | TCP_TS | TCP_SACK | TCP_SMALL_MSS | TCP_QUICK,
+}
+
+
+def tcp_ops() -> dict[str, bytes]:
+    """Operation scripts for fuzz_tcp_connection (opcodes as in Harness::run_op)."""
+    def coop(how: int, wnd: int, *extra: int) -> bytes:  # a cooperative peer's segment
+        return bytes([6, how, wnd, *extra])
+
+    def advance(ms: int) -> bytes:
+        return bytes([8]) + struct.pack(">H", ms if ms < 0x8000 else 0x8000 | (ms // 100))
+
+    def send(n: int) -> bytes:
+        return bytes([10]) + struct.pack(">H", n)
+
+    def recv(n: int) -> bytes:
+        return bytes([11]) + struct.pack(">H", n)
+
+    ack_all, ack_none, ack_half = 0x0F, 0x00, 0x07
+    # A segment at RCV.NXT acknowledging SND.NXT with `flags` (bit 0 clears ACK, 0x08 RST, 0x02 SYN).
+    def fuzzed(flags: int, seq_off: int = 0, ack_off: int = 0, plen: int = 0) -> bytes:
+        out = bytes([0, flags, 0]) + struct.pack(">h", seq_off)
+        if not flags & 0x01:
+            out += bytes([1]) + struct.pack(">h", ack_off)
+        return out + struct.pack(">HB", 0x2000, 0) + struct.pack(">H", plen)
+
+    return {
+        "bare": b"",
+        "exchange": send(6000) + coop(0x20 | ack_half, 1, 64) + recv(8192) + coop(0x10 | ack_all, 1)
+        + advance(1000) + bytes([12]) + coop(ack_all, 1) + advance(61000),
+        "loss": send(8000) + advance(1200) + coop(0x80 | 0x05, 1, 8, 12) + coop(ack_none, 1)
+        + coop(ack_none, 1) + coop(ack_none, 1) + coop(ack_all, 1) + advance(300),
+        "zero_window": coop(ack_all, 0) + send(4000) + advance(5000) + advance(20000) + coop(ack_all, 1)
+        + advance(200),
+        "hostile": fuzzed(0x08) + fuzzed(0x08, 5) + fuzzed(0x02) + fuzzed(0x00, 0, 5000)
+        + fuzzed(0x00, -3000, 0, 100) + fuzzed(0x01, 0, 0, 300) + advance(500),
+        "timers": bytes([14, 0, 4, 1, 2]) + bytes([14, 2]) + advance(0x7FFF) + advance(600000)
+        + bytes([13]),
+    }
+
+
+def tcp_connection_seeds() -> list[tuple[str, bytes]]:
+    """Each starting state with four option sets, each with one operation script."""
+    ops = tcp_ops()
+    scripts = list(ops)
+    variants = list(TCP_VARIANTS.items())
+    seeds = []
+    for i, state in enumerate(TCP_STATES):
+        for k, (vname, bits) in enumerate(variants):
+            script = "bare" if k == 0 else scripts[1 + (i + k) % (len(scripts) - 1)]
+            seeds.append((f"tcp_{state}_{vname}_{script}", bytes([i, bits]) + ops[script]))
+    return seeds
+
+
+TCP_SIM_TARGET = "fuzz_tcp_sim"
+# fuzz_tcp_sim's mode byte (fuzz/fuzz_tcp_sim.cpp).
+SIM_SACK, SIM_TS, SIM_WS, SIM_NODELAY, SIM_CLOSE_EARLY, SIM_MTU_576 = 0x01, 0x02, 0x04, 0x08, 0x10, 0x80
+SIM_BUF_4K, SIM_BUF_16K, SIM_BUF_64K, SIM_BUF_256K = 0x00, 0x20, 0x40, 0x60
+
+
+def tcp_sim_seeds() -> list[tuple[str, bytes]]:
+    """Transfers with one kind of fault each: [u16 a_to_b][u16 b_to_a][mode][pace] faults."""
+    def scenario(a_to_b: int, b_to_a: int, mode: int, pace: int, faults: bytes) -> bytes:
+        return struct.pack(">HHBB", a_to_b, b_to_a, mode, pace) + faults
+
+    full = SIM_SACK | SIM_TS | SIM_WS
+    return [
+        ("sim_clean_small", scenario(1000, 3000, SIM_SACK | SIM_TS, 0, b"")),
+        ("sim_clean_64k_window_scaling", scenario(65535, 65535, full | SIM_BUF_64K, 0, b"")),
+        ("sim_loss", scenario(20000, 20000, SIM_SACK | SIM_TS | SIM_BUF_16K, 0, bytes([0x07, 0x80]) * 30)),
+        ("sim_loss_no_sack", scenario(20000, 5000, SIM_TS | SIM_BUF_16K, 0, bytes([0x05, 0x80]) * 30)),
+        ("sim_duplicate_and_reorder", scenario(30000, 10000, SIM_SACK | SIM_BUF_16K, 0,
+                                               bytes([0x03, 0xA0, 0x05, 0x04, 0xB0, 0x0A, 0x02, 0xD0]) * 15)),
+        ("sim_corrupt", scenario(10000, 10000, SIM_TS | SIM_BUF_16K, 0,
+                                 bytes([0x04, 0xE0, 0x00, 0x30, 0x40]) * 15)),
+        ("sim_slow_reader_4k", scenario(40000, 40000, SIM_SACK | SIM_TS | SIM_NODELAY | SIM_BUF_4K, 20,
+                                        bytes([0x10, 0x80]) * 10)),
+        ("sim_close_early_mtu_576", scenario(16000, 0, SIM_SACK | SIM_TS | SIM_CLOSE_EARLY | SIM_MTU_576, 0,
+                                             bytes([0x20, 0x80, 0x20, 0xA0, 0x00]) * 6)),
+        ("sim_handshake_losses", scenario(500, 500, SIM_SACK | SIM_TS, 0, bytes([0x80]) * 5)),
+        ("sim_blackout", scenario(20000, 20000, full | SIM_BUF_256K, 0, bytes([0x08]) + bytes([0x80]) * 40)),
+    ]
+
+
 def load_manifest(corpus: Path) -> set[str]:
     path = corpus / MANIFEST
     if not path.exists():
@@ -342,6 +441,12 @@ def main() -> int:
     for name, data in stack:
         write(STACK_TARGET, name, data)
     counts[STACK_TARGET] = len(stack)
+
+    for target, generated in [(TCP_CONNECTION_TARGET, tcp_connection_seeds()),
+                              (TCP_SIM_TARGET, tcp_sim_seeds())]:
+        for name, data in generated:
+            write(target, name, data)
+        counts[target] = len(generated)
 
     (args.corpus / MANIFEST).write_text("".join(f"{w}\n" for w in sorted(written)))
     for target, count in counts.items():

@@ -283,7 +283,7 @@ class Stack {
                     const tcp::Connection* conn, Instant now, FrameSink& sink);
   // After a connection worked: sends what it owes, fires its events, moves it from the SYN
   // queue to the accept queue, frees it once closed and released.
-    void tcp_settle(std::uint32_t slot, Instant now, FrameSink& sink, bool defer_ack = false);
+  void tcp_settle(std::uint32_t slot, Instant now, FrameSink& sink, bool defer_ack = false);
   void poll_tcp(Instant now, FrameSink& sink);
   Instant tcp_next_deadline() const;
   std::optional<std::uint32_t> tcp_find(const tcp::FourTuple& tuple) const;

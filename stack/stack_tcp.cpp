@@ -60,7 +60,7 @@ void Stack::receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes paylo
   const Bytes data = view.payload();
   const tcp::FourTuple tuple{ip.dst, seg.dst_port, ip.src, seg.src_port};
   if (const auto slot = tcp_find(tuple)) {
-        tcp_[*slot].conn->on_segment(seg, data, now);
+    tcp_[*slot].conn->on_segment(seg, data, now);
     tcp_settle(*slot, now, sink, /*defer_ack=*/true);
     return;
   }
@@ -279,7 +279,7 @@ void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink, bool d
   // poll() after it): one ACK then covers every segment of the batch, as Linux's GRO makes one
   // ACK cover a batch. The connection's deadline is `now` meanwhile, so the ACK is never later
   // than this batch.
-    // TIME-WAIT's ACK goes at once: the connection is handed to the TIME-WAIT table just below.
+  // TIME-WAIT's ACK goes at once: the connection is handed to the TIME-WAIT table just below.
   if (!defer_ack || !conn.owes_only_ack() || conn.state() == tcp::State::TimeWait) {
     conn.output(now, out);
   }
@@ -379,7 +379,11 @@ Instant Stack::tcp_next_deadline() const {
 // ---- Tables --------------------------------------------------------------------------------
 
 std::optional<std::uint32_t> Stack::tcp_find(const tcp::FourTuple& tuple) const {
-  return tcp_map_.find(tuple);
+  // RFC 9293 §3.10.7.1: a CLOSED connection (kept only for its handle) takes no segments; they
+  // get the CLOSED reply (a RST) or go to a listener.
+  const auto slot = tcp_map_.find(tuple);
+  if (slot && tcp_[*slot].conn->state() == tcp::State::Closed) return std::nullopt;
+  return slot;
 }
 
 std::optional<std::uint32_t> Stack::tcp_find_listener(Ipv4Address addr, std::uint16_t port) const {
@@ -652,7 +656,7 @@ void TcpSocket::close() {
         conn.abort(stack_->last_now_);
       } else {
         conn.shutdown_send(stack_->last_now_);
-        conn.orphan();
+        conn.orphan(stack_->last_now_);
       }
       if (conn.state() == tcp::State::Closed && conn.next_deadline() == kNever)
         stack_->tcp_release(id_.slot);

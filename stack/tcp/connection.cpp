@@ -269,20 +269,21 @@ void Connection::hand_off_time_wait() {
   enter(State::Closed, last_now_);
 }
 
-void Connection::orphan() {
+void Connection::orphan(Instant now) {
+  if (orphaned_) return;
   orphaned_ = true;
-  // As Linux's tcp_close: closed while already in FIN-WAIT-2, the connection waits at most
-  // fin_wait2_timeout from now for the peer's FIN; still in FIN-WAIT-1, it starts the timeout
-  // on entering FIN-WAIT-2 (enter()).
-  if (state_ == State::FinWait2 && close_at_ == kNever) {
-    close_at_ = last_now_ + config_.fin_wait2_timeout;
-  }
+  // As Linux's tcp_close(): an orphan already in FIN-WAIT-2 gets the timeout now; entering
+  // FIN-WAIT-2 later arms it then (enter()). Without it, a peer that never sends its FIN would
+  // hold the connection forever (RFC 9293 §3.10.4 leaves FIN-WAIT-2 unbounded).
+  if (state_ == State::FinWait2) close_at_ = now + config_.fin_wait2_timeout;
 }
 
 void Connection::set_keep_alive(const KeepAliveConfig& ka, Instant now) {
   config_.keep_alive = ka;
   keepalive_probes_ = 0;
-  keepalive_at_ = ka.enabled && synchronized() ? now + ka.idle : kNever;
+  // §3.10.7.4: TIME-WAIT runs its own timer only ("turn off the other timers").
+  keepalive_at_ =
+      ka.enabled && synchronized() && state_ != State::TimeWait ? now + ka.idle : kNever;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +307,9 @@ std::size_t Connection::send(Bytes data) {
 
 std::size_t Connection::recv(BytesMut out) {
   const std::size_t n = recv_.read(out);
-  if (n == 0 || !synchronized()) return n;
+  // After the peer's FIN nothing more can arrive: no window update (as Linux's tcp_cleanup_rbuf
+  // once RCV_SHUTDOWN is set), and none from TIME-WAIT, which only acknowledges a FIN again.
+  if (n == 0 || !synchronized() || recv_.fin_received()) return n;
   // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance) and RFC 1122 §4.2.3.3: a window update goes
   // out when reading moves the right edge by min(buffer / 2, MSS) past what was advertised.
   const SeqNum edge = recv_.rcv_nxt() + static_cast<std::uint32_t>(recv_.window());
@@ -516,7 +519,9 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   if (!seg.ack_number) return;
   last_recv_ = now;
   keepalive_probes_ = 0;
-  if (config_.keep_alive.enabled) keepalive_at_ = now + config_.keep_alive.idle;
+  // §3.10.7.4: not in TIME-WAIT, whose only timer is the 2 MSL one.
+  if (config_.keep_alive.enabled && state_ != State::TimeWait)
+    keepalive_at_ = now + config_.keep_alive.idle;
   if (!process_ack(seg, payload.size(), now)) return;
   if (state_ == State::Closed) return;
 
@@ -548,8 +553,13 @@ bool Connection::acceptable(const wire::TcpRepr& seg, std::size_t seg_len) const
   const auto wnd = static_cast<std::uint32_t>(std::max(0, rcv_adv_ - rcv_nxt));
   const SeqNum seq = seg.seq_number;
   if (seg_len == 0) {
-    if (wnd == 0) return seq == rcv_nxt;
-    return rcv_nxt <= seq && seq < rcv_nxt + wnd;
+    // The table says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND (SEG.SEQ = RCV.NXT if RCV.WND is
+    // zero). A sender that filled our window sends its ACKs at SEQ = SND.NXT = our right edge,
+    // so that test rejects every ACK it sends until a retransmission gets through; when both
+    // ends are in that spot, each rejected ACK is answered with one as unacceptable (an ACK
+    // war). As Linux (tcp_sequence) and the zero-window rule, which is the same test, the
+    // "special allowance ... to accept valid ACKs" takes the right edge itself.
+    return rcv_nxt <= seq && seq <= rcv_nxt + wnd;
   }
   if (wnd == 0) {
     // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be
@@ -888,7 +898,9 @@ Instant Connection::next_deadline() const {
   if (config_.user_timeout.count() > 0 && outstanding() > 0 && synchronized()) {
     t = std::min(t, progress_at_ + config_.user_timeout);
   }
-  return t;
+  // A timer already due at an earlier call (on_path_mtu's immediate retransmission, armed at
+  // that call's now) is due at the last one: never report a deadline before the last now.
+  return std::max(t, last_now_);
 }
 
 void Connection::arm_rto(Instant now) {
@@ -1009,6 +1021,10 @@ std::uint16_t Connection::window_to_advertise() {
   const std::size_t avail = recv_.window();
   const std::uint8_t shift = negotiated_.rcv_wscale;
   SeqNum edge = rcv_nxt + static_cast<std::uint32_t>(avail);
+  // RFC 9293 §3.8.6.2.2 (the right edge never moves left): in SYN-RECEIVED our SYN-ACK, whose
+  // window is never scaled (RFC 7323 §2.2), may still be retransmitted, so an ACK sent meanwhile
+  // offers no more than it does.
+  if (state_ == State::SynReceived) edge = rcv_adv_;
   // Receiver SWS avoidance: the edge moves only by min(buffer / 2, MSS) at a time.
   const std::size_t step = std::min(recv_.config().capacity / 2, rcv_mss_);
   if (edge > rcv_adv_ && edge - rcv_adv_ < static_cast<std::int32_t>(step)) edge = rcv_adv_;
@@ -1032,11 +1048,18 @@ std::uint16_t Connection::window_to_advertise() {
 
 void Connection::send_segment(SegmentSink& sink, wire::TcpRepr& seg, Instant now) {
   if (seg.ack_number) {
-    seg.window_len = seg.syn
-                         ? static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff))
-                         : window_to_advertise();
+    if (seg.syn) {
+      // RFC 7323 §2.2: the SYN-ACK's window is not scaled. It offers a whole number of the
+      // scale's units, so that the scaled windows after it can repeat its right edge exactly
+      // instead of rounding past it (and then retreating when the SYN-ACK is retransmitted).
+      const std::size_t unit_mask = (std::size_t{1} << negotiated_.rcv_wscale) - 1;
+      seg.window_len =
+          static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff) & ~unit_mask);
+      rcv_adv_ = seq_max(rcv_adv_, recv_.rcv_nxt() + seg.window_len);
+    } else {
+      seg.window_len = window_to_advertise();
+    }
     last_window_ = seg.window_len;
-    if (seg.syn) rcv_adv_ = seq_max(rcv_adv_, recv_.rcv_nxt() + seg.window_len);
     last_ack_sent_ = *seg.ack_number;
     ack_now_ = false;
     delack_at_ = kNever;
@@ -1063,9 +1086,8 @@ void Connection::send_control(SegmentSink& sink, SeqNum seq, bool fin, Instant n
   send_segment(sink, seg, now);
 }
 
-// Sends [from, from + len) of the send buffer; with_fin adds our FIN after it. Returns the
-// payload length sent: less than len when SACK blocks took option space, and then without the
-// FIN.
+// Sends [from, from + len) of the send buffer; with_fin adds our FIN after it. Returns the bytes
+// sent: fewer when SACK blocks take option space, and then without the FIN.
 std::size_t Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool with_fin,
                                   Instant now) {
   wire::TcpRepr seg;
@@ -1147,7 +1169,11 @@ void Connection::output(Instant now, SegmentSink& sink) {
     const std::uint32_t tsval = ts_clock(now) + ts_offset_;
     if (state_ == State::SynSent) {
       fill_syn_options(seg, local_, tsval);
-      seg.window_len = static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff));
+      // Whole units of the scale we offer, as the SYN-ACK's window (send_segment): in a
+      // simultaneous open our SYN-ACK then repeats this edge instead of retreating from it.
+      const std::size_t unit_mask = (std::size_t{1} << local_window_scale(local_)) - 1;
+      seg.window_len =
+          static_cast<std::uint16_t>(std::min<std::size_t>(recv_.window(), 0xffff) & ~unit_mask);
       counters_.tx_segments.inc();
       sink.send_segment(*this, seg);
     } else {
@@ -1175,9 +1201,10 @@ void Connection::output(Instant now, SegmentSink& sink) {
     return;
   }
 
-  // RFC 5482 / §3.8.3: the user timeout bounds how long data stays unacknowledged, so it counts
-  // from the last ACK of new data, or from now when nothing was outstanding before this output.
-  if (outstanding() == 0) progress_at_ = now;
+  // RFC 5482 §2 / RFC 9293 §3.8.3: the user timeout bounds how long transmitted data stays
+  // unacknowledged, so it counts from the first transmission after an idle spell (later, from
+  // each ACK of new data), not from an ACK long ago or from the epoch.
+  const bool was_idle = outstanding() == 0;
   bool sent = send_queue(sink, now);
   if (!sent && probe_pending_ && send_.unsent() > 0 && snd_wnd_ > send_.in_flight()) {
     // RFC 9293 §3.8.6.2.1 (4): the override timeout -- the persist timer, or a keep-alive --
@@ -1197,6 +1224,7 @@ void Connection::output(Instant now, SegmentSink& sink) {
     }
     sent = true;
   }
+  if (was_idle && outstanding() > 0) progress_at_ = now;
   if (!sent && (ack_now_ || probe_pending_)) {
     if (probe_pending_) {
       // RFC 9293 §3.8.6.1 zero-window probe and RFC 1122 §4.2.3.6 keep-alive, both as Linux
@@ -1229,7 +1257,14 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
   const auto fin_rides = [&](SeqNum from, std::size_t len) {
     return fin_sent_ && !fin_acked_ && from + static_cast<std::uint32_t>(len) == send_.nxt();
   };
-  // Only what send_data() actually sent is marked sent (SACK blocks may shorten a segment).
+  // send_buffer.hpp: with the segment table full and its last record SACKed, mark_sent refuses
+  // new data. So new data waits (an ACK frees records) rather than going out unrecorded, or
+  // again and again: NextSeg would offer the same range forever.
+  const auto table_refuses_new = [&] {
+    return send_.segments_free() == 0 && send_.highest_sacked() == send_.nxt();
+  };
+  // Only what a segment really carried is recorded as sent (RFC 9293 §3.3.1: SND.NXT is the
+  // next sequence number to be sent): send_data may carry less than asked.
   const auto send_range = [&](SeqNum from, std::size_t len, bool retransmission) {
     const std::size_t n = send_data(sink, from, len, retransmission && fin_rides(from, len), now);
     send_.mark_sent(from, n, now, retransmission);
@@ -1264,10 +1299,11 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
       const auto next = send_.next_seg(snd_wnd_);
       if (!next) break;
       const bool rexmit = next->rule != NextSegRule::New;
+      if (!rexmit && table_refuses_new()) break;
       NextSeg done = *next;
       done.len =
           send_data(sink, next->from, next->len, rexmit && fin_rides(next->from, next->len), now);
-      send_.mark_sent(done, now);
+      if (!send_.mark_sent(done, now)) break;
       if (rexmit) counters_.tx_retransmits.inc();
       sent = true;
       if (rto_at_ == kNever) arm_rto(now);
@@ -1291,9 +1327,8 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
     if (flight >= window) break;
     const std::size_t len = std::min({send_.unsent(), window - flight, mss});
     if (!nagle_allows(len, mss)) break;
-    if (send_.segments_free() == 0 && send_.segments() > 0) {
-      // The segment table is full: mark_sent coalesces, or refuses; check before sending.
-    }
+    // The segment table full: mark_sent coalesces into the last record, or refuses (then wait).
+    if (table_refuses_new()) break;
     const SeqNum from = send_.nxt();
     const bool last = len == send_.unsent();
     const bool with_fin = last && fin_queued_ && !fin_sent_;

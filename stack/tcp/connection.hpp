@@ -189,7 +189,7 @@ class Connection {
   void poll(Instant now);
   // Sends everything due: an ACK owed now, data the windows allow, SYN, FIN, RST.
   void output(Instant now, SegmentSink& sink);
-    // The earliest timer, or kNever. An ACK or data owed now makes it `now` of the last call.
+  // The earliest timer, or kNever. An ACK or data owed now makes it `now` of the last call.
   Instant next_deadline() const;
   // All output() would send now is a pure ACK (no data, SYN, FIN, RST or probe is due), so
   // the owner may let it wait for the end of a batch of segments.
@@ -208,9 +208,8 @@ class Connection {
   // RFC 9293 §3.10.5 ABORT: a RST if synchronized, then CLOSED at once.
   void abort(Instant now);
   // The user let go of the connection (close() without abort): it still finishes its close,
-  // with the FIN-WAIT-2 timeout applied (counted from the last call's instant if the connection
-  // is in FIN-WAIT-2 already).
-  void orphan();
+  // with the FIN-WAIT-2 timeout applied (from now, if already in FIN-WAIT-2).
+  void orphan(Instant now);
   bool orphaned() const { return orphaned_; }
 
   // Options the user may change at any time.
@@ -378,7 +377,7 @@ class Connection {
   Instant close_at_ = kNever;  // TIME-WAIT's 2 MSL, or the orphan's FIN-WAIT-2 timeout
   Instant syn_sent_at_ = kNever;
   Instant last_oow_ack_ = kNever;  // the last rate-limited ACK (oow_ack)
-  Instant progress_at_{};          // the last ACK of new data (the user timeout counts from it)
+  Instant progress_at_{};  // first send after idle, or the last ACK of new data (user timeout)
   Instant last_send_{};
   Instant last_recv_{};
   unsigned retries_ = 0;  // timer expiries since the last progress

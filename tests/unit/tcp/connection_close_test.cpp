@@ -187,7 +187,7 @@ TEST_F(TcpFinWait2, WaitsForThePeersFinIndefinitely) {
 // gives up on the peer's FIN after fin_wait2_timeout, silently. Orphaned in FIN-WAIT-1, the
 // timeout starts when the FIN is acknowledged.
 TEST_F(TcpFinWait1, OrphanTimesOutInFinWait2) {
-  conn().orphan();
+  conn().orphan(now_);
   now_ += 10ms;
   EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 2)).empty());
   EXPECT_EQ(conn().state(), State::FinWait2);
@@ -205,7 +205,7 @@ TEST_F(TcpFinWait1, OrphanTimesOutInFinWait2) {
 TEST_F(TcpFinWait2, OrphanedLaterTimesOutFromThen) {
   now_ += 5s;
   conn().poll(now_);
-  conn().orphan();
+  conn().orphan(now_);
   EXPECT_EQ(conn().next_deadline(), now_ + 60s);
   EXPECT_TRUE(advance(60s).empty());
   EXPECT_EQ(conn().state(), State::Closed);
@@ -215,7 +215,7 @@ TEST_F(TcpFinWait2, OrphanedLaterTimesOutFromThen) {
 // to show that data was lost": orphaned, the connection answers new data with <SEQ=SEG.ACK>
 // <CTL=RST> (as Linux) and is gone. Held by the user (only shut for sending), it takes the data.
 TEST_F(TcpFinWait2, NewDataAfterCloseGetsRst) {
-  conn().orphan();
+  conn().orphan(now_);
   const auto data = pattern(100);
   EXPECT_SENT(receive(peer_data(kIrs + 1, kIss + 2, 100), data), rst_reply(kIss + 2));
   EXPECT_EQ(conn().state(), State::Closed);
@@ -225,7 +225,7 @@ TEST_F(TcpFinWait2, NewDataAfterCloseGetsRst) {
 
 // ... but the peer's FIN alone is what an orphan waits for: TIME-WAIT as usual.
 TEST_F(TcpFinWait2, OrphanTakesThePeersFin) {
-  conn().orphan();
+  conn().orphan(now_);
   EXPECT_SENT(receive(with_fin(peer(kIrs + 1, kIss + 2))), ours(kIss + 2, kIrs + 2, 32767));
   EXPECT_EQ(conn().state(), State::TimeWait);
 }

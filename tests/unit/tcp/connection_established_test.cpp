@@ -57,7 +57,8 @@ TEST_F(TcpEstablished, UnacceptableSegmentGetsAck) {
 
 // RFC 9293 §3.10.7.4, first: "(unless the RST bit is set, if so drop the segment and return)".
 TEST_F(TcpEstablished, UnacceptableRstIsDropped) {
-  for (const SeqNum seq : {kIrs + 1 + 65536, kIrs, kIrs - 100000}) {
+  // (The right edge itself is acceptable for a segment without data, as Linux's tcp_sequence.)
+  for (const SeqNum seq : {kIrs + 1 + 65537, kIrs, kIrs - 100000}) {
     TcpRepr rst = peer(seq, std::nullopt, 0);
     rst.rst = true;
     EXPECT_TRUE(receive(rst).empty()) << seq.value();

@@ -283,7 +283,9 @@ class ConnectionHarness : public ::testing::Test {
     s.dst_port = kTuple.remote_port;
     s.seq_number = kIss;
     s.syn = true;
-    s.window_len = 65535;
+    // RFC 7323 §2.2: unscaled, and a whole number of our scale's units (shift 1), so the scaled
+    // windows after it can repeat its right edge exactly.
+    s.window_len = 65534;
     s.max_seg_size = 1460;
     s.window_scale = 1;
     s.sack_permitted = true;
@@ -295,6 +297,7 @@ class ConnectionHarness : public ::testing::Test {
     s.ack_number = theirs.seq_number + 1;
     s.window_scale.reset();
     if (theirs.window_scale) s.window_scale = 1;
+    s.window_len = theirs.window_scale ? 65534 : 65535;  // no scaling: no unit to round to
     s.sack_permitted = theirs.sack_permitted;
     s.timestamps.reset();
     if (theirs.timestamps) s.timestamps = TcpTimestamps{our_tsval(now_), theirs.timestamps->tsval};

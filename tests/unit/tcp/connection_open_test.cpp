@@ -43,10 +43,10 @@ TEST_F(TcpActiveOpen, SynMssFollowsTheMtu) {
 // at most 65535.
 TEST_F(TcpActiveOpen, SynWindowScaleAndWindowFollowTheBuffer) {
   for (const auto& [capacity, shift, window] :
-       {std::tuple<std::size_t, std::uint8_t, std::uint16_t>{256 * 1024, 3, 65535},
+       {std::tuple<std::size_t, std::uint8_t, std::uint16_t>{256 * 1024, 3, 65528},
         {16 * 1024, 0, 16384},
         {65535, 0, 65535},
-        {65536, 1, 65535}}) {
+        {65536, 1, 65534}}) {
     ConnectionConfig c = harness_config();
     c.recv.capacity = capacity;
     make(c);
@@ -68,6 +68,7 @@ TEST_F(TcpActiveOpen, SynOffersOnlyWhatIsEnabled) {
   conn().connect(kTuple, kIss, kMtu, now_);
   TcpRepr want = our_syn();
   want.window_scale.reset();
+  want.window_len = 65535;  // no scaling: no unit to round to
   want.sack_permitted = false;
   want.timestamps.reset();
   EXPECT_SENT(output(), want);
@@ -217,7 +218,7 @@ TEST_F(TcpSynSent, SimultaneousOpenCompletesOnThePeersSynAck) {
   EXPECT_SENT(receive(syn), our_syn_ack(syn));
   EXPECT_EQ(conn().state(), State::SynReceived);
   now_ += 5ms;
-  EXPECT_SENT(receive(peer_syn_ack(kIss + 1)), ours(kIss + 1, kIrs + 1, 32768));
+  EXPECT_SENT(receive(peer_syn_ack(kIss + 1)), ours(kIss + 1, kIrs + 1, 32767));
   EXPECT_EQ(conn().state(), State::Established);
   // RFC 7323 §2.2: the SYN-ACK's window is not scaled.
   EXPECT_EQ(conn().snd_wnd(), 65535U);
@@ -427,7 +428,7 @@ TEST_F(TcpSynReceived, RstAtRcvNxtCloses) {
 TEST_F(TcpSynReceived, RstInWindowGetsChallengeAck) {
   TcpRepr rst = peer(kIrs + 100, std::nullopt, 0);
   rst.rst = true;
-  EXPECT_SENT(receive(rst), ours(kIss + 1, kIrs + 1, 32768));
+  EXPECT_SENT(receive(rst), ours(kIss + 1, kIrs + 1, 32767));
   EXPECT_EQ(conn().state(), State::SynReceived);
   EXPECT_EQ(conn().counters().rx_challenge_acks.value(), 1U);
 }
@@ -436,7 +437,7 @@ TEST_F(TcpSynReceived, RstInWindowGetsChallengeAck) {
 TEST_F(TcpSynReceived, UnacceptableSegmentGetsAckButUnacceptableRstNothing) {
   const auto data = pattern(100);
   EXPECT_SENT(receive(peer_data(kIrs + 1 + 70000, kIss + 1, 100), data),
-              ours(kIss + 1, kIrs + 1, 32768));
+              ours(kIss + 1, kIrs + 1, 32767));
   TcpRepr rst = peer(kIrs + 1 + 70000, std::nullopt, 0);
   rst.rst = true;
   EXPECT_TRUE(receive(rst).empty());
@@ -449,7 +450,7 @@ TEST_F(TcpSynReceived, UnacceptableSegmentGetsAckButUnacceptableRstNothing) {
 TEST_F(TcpSynReceived, DataOnTheHandshakeAckIsTaken) {
   now_ += 10ms;
   const auto data = pattern(100);
-  EXPECT_SENT(receive(peer_data(kIrs + 1, kIss + 1, 100), data), ours(kIss + 1, kIrs + 101, 32718));
+  EXPECT_SENT(receive(peer_data(kIrs + 1, kIss + 1, 100), data), ours(kIss + 1, kIrs + 101, 32717));
   EXPECT_EQ(conn().state(), State::Established);
   EXPECT_EQ(read_all(), data);
 }
@@ -474,7 +475,7 @@ TEST_F(TcpSynReceived, CloseSendsFinOnceEstablished) {
   EXPECT_TRUE(output().empty());
   EXPECT_EQ(conn().state(), State::SynReceived);
   now_ += 10ms;
-  EXPECT_SENT(receive(peer(kIrs + 1, kIss + 1)), ours_fin(kIss + 1, kIrs + 1, 32768));
+  EXPECT_SENT(receive(peer(kIrs + 1, kIss + 1)), ours_fin(kIss + 1, kIrs + 1, 32767));
   EXPECT_EQ(conn().state(), State::FinWait1);
 }
 
@@ -495,7 +496,7 @@ TEST_F(TcpSynReceived, AbortSendsRst) {
 TEST_F(TcpSynReceived, OtherSynInWindowGetsChallengeAck) {
   TcpRepr syn = peer_syn();
   syn.seq_number = kIrs + 10;
-  EXPECT_SENT(receive(syn), ours(kIss + 1, kIrs + 1, 32768));
+  EXPECT_SENT(receive(syn), ours(kIss + 1, kIrs + 1, 32767));
   EXPECT_EQ(conn().state(), State::SynReceived);
 }
 
