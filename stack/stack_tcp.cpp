@@ -334,7 +334,14 @@ void Stack::tcp_park_time_wait(std::uint32_t index) {
 
 void Stack::tcp_activate(std::uint32_t index, const tcp::FourTuple& tuple) {
   TcpSlot& s = tcp_[index];
-  s.live = true;
+    s.live = true;
+  // A CLOSED connection still held by its handle may keep the 4-tuple in the map; the new
+  // incarnation takes it over.
+  if (const auto old = tcp_map_.find(tuple);
+      old && *old != index && tcp_[*old].conn->state() == tcp::State::Closed) {
+    tcp_map_.erase(tuple);
+    tcp_[*old].in_map = false;
+  }
   s.in_map = tcp_map_.insert(tuple, index);
   s.live_index = static_cast<std::uint32_t>(tcp_live_.size());
   tcp_live_.push_back(index);
