@@ -1,5 +1,9 @@
 // PendingHandler: the completion handler of one asynchronous operation that is waiting, kept
 // type-erased until the operation completes (async_socket.hpp keeps one per direction).
+// BasicPendingHandler<Args...> is the same for any completion signature void(Args...):
+// async_tcp.hpp keeps (boost::system::error_code, std::size_t) for reads and writes,
+// (boost::system::error_code) for a connect and (boost::system::error_code, AsyncTcpSocket)
+// for an accept; PendingHandler is BasicPendingHandler<std::error_code, std::size_t>.
 //
 // While it holds a handler it also holds outstanding work on the handler's executor, so
 // io_context::run() does not return while a coroutine waits for a datagram. Completion never
@@ -18,24 +22,32 @@
 
 namespace tapir::drivers::detail {
 
-// Posts handler(error, n) to the handler's associated executor (io_executor if it has none).
+// Posts handler(args...) to the handler's associated executor (io_executor if it has none).
+template <class Handler, class IoExecutor, class... Args>
+void post_handler(Handler&& handler, const IoExecutor& io_executor, Args&&... args) {
+  auto executor = boost::asio::get_associated_executor(handler, io_executor);
+  boost::asio::post(
+      executor, [h = std::forward<Handler>(handler), ... a = std::forward<Args>(args)]() mutable {
+        std::move(h)(std::move(a)...);
+      });
+}
+
+// Posts handler(error, n), the completion of the datagram adapters.
 template <class Handler, class IoExecutor>
 void post_completion(Handler&& handler, const IoExecutor& io_executor, std::error_code error,
                      std::size_t n) {
-  auto executor = boost::asio::get_associated_executor(handler, io_executor);
-  boost::asio::post(executor, [h = std::forward<Handler>(handler), error, n]() mutable {
-    std::move(h)(error, n);
-  });
+  post_handler(std::forward<Handler>(handler), io_executor, error, n);
 }
 
-class PendingHandler {
+template <class... Args>
+class BasicPendingHandler {
  public:
   static constexpr std::size_t kInlineSize = 192;
 
-  PendingHandler() = default;
-  PendingHandler(const PendingHandler&) = delete;
-  PendingHandler& operator=(const PendingHandler&) = delete;
-  ~PendingHandler() { reset(); }
+  BasicPendingHandler() = default;
+  BasicPendingHandler(const BasicPendingHandler&) = delete;
+  BasicPendingHandler& operator=(const BasicPendingHandler&) = delete;
+  ~BasicPendingHandler() { reset(); }
 
   bool empty() const { return op_ == nullptr; }
 
@@ -51,10 +63,8 @@ class PendingHandler {
     }
   }
 
-  // Posts the handler with (error, n) and empties this. There must be a handler.
-  void complete(std::error_code error, std::size_t n) {
-    std::exchange(op_, nullptr)->complete(error, n);
-  }
+  // Posts the handler with args and empties this. There must be a handler.
+  void complete(Args... args) { std::exchange(op_, nullptr)->complete(std::move(args)...); }
 
   // Destroys the handler without calling it (a coroutine waiting on it is destroyed too).
   void reset() {
@@ -64,7 +74,7 @@ class PendingHandler {
  private:
   class Base {
    public:
-    virtual void complete(std::error_code error, std::size_t n) = 0;
+    virtual void complete(Args... args) = 0;
     virtual void destroy() = 0;
 
    protected:
@@ -82,13 +92,14 @@ class PendingHandler {
     Stored(const Handler& handler, const IoExecutor& io_executor, bool on_heap)
         : Stored(Handler(handler), io_executor, on_heap) {}
 
-    void complete(std::error_code error, std::size_t n) override {
+    void complete(Args... args) override {
       Handler handler(std::move(handler_));
       auto work(std::move(work_));
       destroy();
       // Posting through the tracked executor keeps the work counted until it runs.
-      boost::asio::post(work,
-                        [h = std::move(handler), error, n]() mutable { std::move(h)(error, n); });
+      boost::asio::post(work, [h = std::move(handler), ... a = std::move(args)]() mutable {
+        std::move(h)(std::move(a)...);
+      });
     }
     void destroy() override {
       if (on_heap_) {
@@ -111,5 +122,7 @@ class PendingHandler {
   alignas(std::max_align_t) std::byte storage_[kInlineSize];
   Base* op_ = nullptr;
 };
+
+using PendingHandler = BasicPendingHandler<std::error_code, std::size_t>;
 
 }  // namespace tapir::drivers::detail
