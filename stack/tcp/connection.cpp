@@ -131,6 +131,7 @@ void Connection::start(const FourTuple& tuple, SeqNum iss, std::size_t mtu, Inst
   last_now_ = now;
   last_recv_ = now;
   send_.reset(iss + 1);
+  snd_sml_ = iss + 1;
   recv_.reset(wire::SeqNum(0));  // nothing of a previous connection in this object is readable
   local_.mtu = mtu;
   local_.recv_buffer = recv_.config().capacity;
@@ -1006,15 +1007,21 @@ void Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool
     seg.psh = false;
   }
   counters_.tx_data_bytes.inc(seg.payload_len);
+  if (seg.payload_len < send_.config().smss) {
+    snd_sml_ = seq_max(snd_sml_, from + static_cast<std::uint32_t>(seg.payload_len));
+  }
   send_segment(sink, seg, now);
 }
 
 bool Connection::nagle_allows(std::size_t len, std::size_t mss) const {
   if (len >= mss) return true;
   // RFC 9293 §3.7.4 (Nagle) and §3.8.6.2.1 (sender SWS avoidance): a short segment goes only
-  // if it is all there is and nothing is in flight (or no-delay), or it is at least half the
-  // largest window the peer has offered.
-  if (len == send_.unsent() && (config_.no_delay || send_.in_flight() == 0)) return true;
+  // if it is all there is and no short segment is unacknowledged (Minshall's variant, as
+  // Linux's tcp_minshall_check: full segments in flight do not hold back the last piece of a
+  // write, so a response of any length goes out whole), or no-delay is set, or it is at least
+  // half the largest window the peer has offered.
+  const bool small_unacked = snd_sml_ > send_.una();
+  if (len == send_.unsent() && (config_.no_delay || !small_unacked)) return true;
   return max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
 }
 

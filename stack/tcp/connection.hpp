@@ -322,6 +322,7 @@ class Connection {
   wire::SeqNum rcv_adv_{};   // the right edge last advertised (RCV.NXT + RCV.WND)
   wire::SeqNum last_ack_sent_{};
   std::uint16_t last_window_ = 0;  // the window field last sent
+  wire::SeqNum snd_sml_{};         // the end of the last short segment sent (Minshall)
   std::size_t rcv_mss_ = 536;      // the largest segment received (capped at our MSS)
   wire::TcpRepr their_syn_;        // for the SYN-ACK's options
 

@@ -4,10 +4,12 @@
 // ends then reach CLOSED or TIME-WAIT and no connection slot stays in use. With seeded loss,
 // duplication, reordering and corruption the same must hold: retransmission (RFC 6298), fast
 // retransmit and SACK recovery (RFC 5681, RFC 6675) repair everything.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -178,6 +180,74 @@ TEST(SimTcp, SequentialConnectionsReuseSlotsAndParkTimeWait) {
   EXPECT_EQ(counter(w.b().stack(), "tcp.passive_opens"), 50U);
   EXPECT_EQ(counter(w.a().stack(), "tcp.tx_retransmits"), 0U);
   EXPECT_EQ(counter(w.b().stack(), "tcp.tx_retransmits"), 0U);
+}
+
+// Clients arriving 50 us apart, faster than handshakes end (the round trip is 1 ms), against a
+// listener with a backlog of 2: the SYNs that find its SYN queue full get SYN cookies (RFC 4987
+// §3.6), their final ACKs make connections, and every stream still arrives intact.
+TEST(SimTcp, ConcurrentClientsPastTheBacklogGetSynCookies) {
+  World w(std::nullopt, std::nullopt);
+  // One connection first, so ARP is resolved and the SYNs below are not all released at once.
+  expect_intact(transfer(w, 100, 100), 100, 100);
+  auto listener = w.b().stack().tcp_listen({Ipv4Address::any(), 5001}, 2);
+  ASSERT_TRUE(listener);
+  constexpr std::size_t kClients = 8;
+  std::vector<Peer> clients(kClients), servers;
+  servers.reserve(kClients);
+  for (std::size_t i = 0; i < kClients; ++i) {
+    auto sock = w.a().stack().tcp_socket();
+    ASSERT_TRUE(sock);
+    clients[i].socket = std::move(*sock);
+    clients[i].to_send = 20'000 + i * 1000;
+    clients[i].send_salt = 1;
+    clients[i].recv_salt = 2;
+  }
+  std::size_t connected = 0;
+  const Instant start = w.now();
+  const auto connect_at = [&](std::size_t i) -> Instant {
+    return start + static_cast<std::int64_t>(i) * Duration(50);
+  };
+  const auto all_closed = [](const std::vector<Peer>& peers) {
+    return std::ranges::all_of(peers, [](const Peer& p) { return p.closed; });
+  };
+  const auto r = w.run(
+      [&](Instant now) {
+        while (connected < kClients && now >= connect_at(connected)) {
+          EXPECT_TRUE(clients[connected].socket->connect({w.b().address(), 5001}));
+          ++connected;
+        }
+        while (auto sock = listener->accept()) {
+          Peer& p = servers.emplace_back();
+          p.socket = std::move(*sock);
+          p.to_send = 10'000;
+          p.send_salt = 2;
+          p.recv_salt = 1;
+        }
+        for (std::size_t i = 0; i < connected; ++i)
+          clients[i].step();
+        for (auto& sv : servers)
+          sv.step();
+      },
+      [&] { return connected < kClients ? connect_at(connected) : kNever; },
+      [&] { return all_closed(clients) && servers.size() == kClients && all_closed(servers); });
+  if (!r.done) {
+    dump(w.a());
+    dump(w.b());
+  }
+  ASSERT_TRUE(r.done) << servers.size() << " accepted";
+  std::uint64_t received = 0;
+  for (std::size_t i = 0; i < kClients; ++i) {
+    EXPECT_FALSE(clients[i].error) << clients[i].error.message();
+    EXPECT_EQ(clients[i].received, 10'000U);
+    EXPECT_EQ(clients[i].bad, 0U);
+    EXPECT_EQ(servers[i].bad, 0U);
+    received += servers[i].received;
+  }
+  EXPECT_EQ(received, kClients * 20'000 + (kClients * (kClients - 1) / 2) * 1000);
+  EXPECT_GT(counter(w.b().stack(), "tcp.syn_cookies_sent"), 0U);
+  EXPECT_EQ(counter(w.b().stack(), "tcp.syn_cookies_ok"),
+            counter(w.b().stack(), "tcp.syn_cookies_sent"));
+  EXPECT_EQ(counter(w.b().stack(), "tcp.syn_cookies_failed"), 0U);
 }
 
 class SimTcpFaults : public ::testing::TestWithParam<std::uint64_t> {};
