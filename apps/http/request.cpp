@@ -46,10 +46,11 @@ bool Request::keep_alive() const {
   return http::keep_alive(version, fields);
 }
 
-RequestError head_too_large(std::string_view received) {
+RequestError head_too_large(std::string_view received, const RequestLimits& limits) {
   const auto start = received.find_first_not_of("\r\n");  // empty lines before it are skipped
   if (start == std::string_view::npos) return {Status::BadRequest, "only empty lines"};
-  if (received.find('\n', start) == std::string_view::npos)
+  const auto lf = received.find('\n', start);
+  if (lf == std::string_view::npos || lf > limits.max_head_bytes)
     return {Status::UriTooLong, "the request line is too long"};
   return {Status::RequestHeaderFieldsTooLarge, "the request head is too large"};
 }

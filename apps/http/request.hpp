@@ -1,7 +1,8 @@
 // An HTTP/1.1 request head (RFC 9112 §3): parsing it on the server, writing one on the client.
 //
 //   auto end = find_head_end(buffer);                  // message.hpp
-//   if (!end && buffer.size() >= limits.max_head_bytes) -> head_too_large(buffer)
+//   if ((!end && buffer.size() >= limits.max_head_bytes) || *end > limits.max_head_bytes)
+//     -> head_too_large(buffer)
 //   auto request = parse_request(buffer.substr(0, *end), limits);
 //   if (!request) -> answer request.error().status, then close the connection
 //
@@ -53,9 +54,10 @@ struct RequestError {
 tl::expected<Request, RequestError> parse_request(std::string_view head,
                                                   const RequestLimits& limits = {});
 
-// The answer when the bytes received reach max_head_bytes without the end of the head: 414 URI
-// Too Long while the request line is still incomplete (RFC 9112 §3), else 431 (RFC 6585 §5).
-RequestError head_too_large(std::string_view received);
+// The answer to a head longer than max_head_bytes, from the bytes received (the head, or as
+// much of it as came before the limit): 414 URI Too Long when the request line alone is over
+// the limit (RFC 9112 §3), else 431 (RFC 6585 §5).
+RequestError head_too_large(std::string_view received, const RequestLimits& limits = {});
 
 // RFC 9112 §9.3: "close" in Connection ends the connection after this response; otherwise an
 // HTTP/1.1 connection persists, an HTTP/1.0 one only with "keep-alive" in Connection.

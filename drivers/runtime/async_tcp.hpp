@@ -42,6 +42,12 @@
 // which may open the receive window) the runner is kicked, so it goes out on this turn of the
 // io_context rather than at the next deadline. Not thread-safe: use it on the thread that runs
 // the io_context. The Runner (and so the Stack) must outlive the adapters.
+//
+// A waiting operation's handler is kept in the adapter, not in the io_context as Asio's own
+// sockets keep theirs. So a coroutine that owns its AsyncTcpSocket (a session taking it by
+// value) and waits on it is kept alive by that socket alone: end such coroutines (close,
+// abort or cancel the socket, or let the peer's FIN end them) before the io_context goes, or
+// they are never destroyed. The apps do so at SIGINT and SIGTERM (apps/common/connection_set.hpp).
 #pragma once
 
 #include <algorithm>

@@ -146,6 +146,9 @@ TEST(HttpRequest, HeadTooLargeWhileReceiving) {
   EXPECT_EQ(head_too_large("GET / HTTP/1.1\r\nX: " + std::string(9000, 'a')).status,
             Status::RequestHeaderFieldsTooLarge);
   EXPECT_EQ(head_too_large(std::string(9000, '\n')).status, Status::BadRequest);
+  // The whole of a long request line came at once: still 414.
+  EXPECT_EQ(head_too_large("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n").status,
+            Status::UriTooLong);
 }
 
 TEST(HttpKeepAlive, Http11PersistsUnlessClose) {

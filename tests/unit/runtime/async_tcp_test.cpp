@@ -559,8 +559,10 @@ TEST(AsyncTcpSocket, UseFutureWorksForSingleOperations) {
   ASSERT_TRUE(wait(echoed));
   EXPECT_GE(echoed.get(), 1U);
   EXPECT_EQ(buffer[0], 'p');
-  server.acceptor.close();
-  hosts.stop();
+  socket.close();
+  server.clients_done();
+  hosts.io.run_for(kBound);  // until the session has seen the FIN and ended
+  EXPECT_EQ(server.sessions, 0);
 }
 
 TEST(ToBoostError, ErrnoCodesBecomeAsiosOwn) {
