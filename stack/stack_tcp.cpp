@@ -555,7 +555,21 @@ Result<void> TcpSocket::connect(Ipv4Endpoint remote) {
   auto hop = stack_->route(probe);
   if (!hop) return tl::unexpected(hop.error());
   if (!s->bound) {
-    if (auto r = bind({}); !r) return r;
+    // An ephemeral port whose 4-tuple is free of connections and TIME-WAIT (as Linux's
+    // __inet_hash_connect): a random start, then every port once (RFC 6056 §3.3.1).
+    const std::uint32_t lo = stack_->config_.ephemeral_port_min;
+    const std::uint32_t count = std::uint32_t{stack_->config_.ephemeral_port_max} - lo + 1;
+    const std::uint32_t start = stack_->random_.below(count);
+    std::optional<std::uint16_t> port;
+    for (std::uint32_t i = 0; i < count && !port; ++i) {
+      const auto p = static_cast<std::uint16_t>(lo + (start + i) % count);
+      const tcp::FourTuple t{probe.src, p, remote.address, remote.port};
+      if (!stack_->tcp_port_in_use(p, s->local.address) && !stack_->tcp_time_wait_.find(t))
+        port = p;
+    }
+    if (!port) return fail(std::errc::address_not_available);  // Linux: EADDRNOTAVAIL
+    s->local.port = *port;
+    s->bound = true;
   }
   const tcp::FourTuple tuple{probe.src, s->local.port, remote.address, remote.port};
   // The 4-tuple must be free: no connection, and no TIME-WAIT (RFC 9293 §3.4.1 quiet time).

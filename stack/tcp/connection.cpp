@@ -29,6 +29,7 @@ void ConnectionCounters::add(const ConnectionCounters& o) {
   rx_challenge_acks.inc(o.rx_challenge_acks.value());
   rx_rst.inc(o.rx_rst.value());
   rx_bad_ack.inc(o.rx_bad_ack.value());
+  rx_acks_rate_limited.inc(o.rx_acks_rate_limited.value());
   tx_segments.inc(o.tx_segments.value());
   tx_data_bytes.inc(o.tx_data_bytes.value());
   tx_retransmits.inc(o.tx_retransmits.value());
@@ -415,7 +416,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   if (negotiated_.timestamps && seg.timestamps &&
       paws_rejects(seg.timestamps->tsval, ts_recent_, ts_recent_at_, now, seg.rst)) {
     counters_.rx_paws_rejected.inc();
-    ack_now_ = true;
+    oow_ack(seg, payload.size(), now);
     return;
   }
 
@@ -424,7 +425,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
     counters_.rx_unacceptable.inc();
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
     // (unless the RST bit is set, if so drop the segment and return)".
-    if (!seg.rst) ack_now_ = true;
+    if (!seg.rst) oow_ack(seg, payload.size(), now);
     return;
   }
 
@@ -433,7 +434,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   if (seg.rst) {
     if (seg.seq_number != recv_.rcv_nxt()) {
       counters_.rx_challenge_acks.inc();
-      ack_now_ = true;
+      oow_ack(seg, 0, now);
       return;
     }
     counters_.rx_rst.inc();
@@ -461,7 +462,7 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   // Fourth: SYN in a synchronized state (RFC 5961 §4.2): a challenge ACK, the segment dropped.
   if (seg.syn) {
     counters_.rx_challenge_acks.inc();
-    ack_now_ = true;
+    oow_ack(seg, 0, now);
     return;
   }
 
@@ -484,6 +485,23 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
   // Sixth: URG, ignored (RFC 6093: the urgent pointer is for compatibility only).
   // Seventh: the segment text, and eighth: FIN.
   process_text(seg, payload, now);
+}
+
+// An ACK in answer to a segment outside the window, a PAWS failure, a bad ACK, or a challenge
+// ACK (RFC 5961 §3.2, §4.2, §5.2). RFC 5961 §7 asks that these be rate limited; as Linux's
+// tcp_oow_rate_limited(), at most one per kOutOfWindowAckInterval per connection, except in
+// answer to data, which cannot be part of an ACK loop.
+void Connection::oow_ack(const wire::TcpRepr& seg, std::size_t payload_len, Instant now) {
+  if (payload_len > 0 && !seg.syn) {
+    ack_now_ = true;
+    return;
+  }
+  if (last_oow_ack_ != kNever && now - last_oow_ack_ < kOutOfWindowAckInterval) {
+    counters_.rx_acks_rate_limited.inc();
+    return;
+  }
+  last_oow_ack_ = now;
+  ack_now_ = true;
 }
 
 // §3.10.7.4 first check.
@@ -616,14 +634,9 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
   }
 
   // RFC 5961 §5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] is dropped with an ACK.
-  if (ack > nxt) {
+  if (ack > nxt || ack < una - max_snd_wnd_) {
     counters_.rx_bad_ack.inc();
-    ack_now_ = true;
-    return false;
-  }
-  if (ack < una - max_snd_wnd_) {
-    counters_.rx_bad_ack.inc();
-    ack_now_ = true;
+    oow_ack(seg, payload_len, now);
     return false;
   }
   if (ack < una) return true;  // "If the ACK is a duplicate (SEG.ACK < SND.UNA), it can be ignored"

@@ -61,6 +61,10 @@ enum class State : std::uint8_t {
 std::string_view to_string(State s);
 
 // Keep-alive (RFC 1122 §4.2.3.6), off unless asked for. Linux's defaults.
+// RFC 5961 §7: answers to out-of-window segments, at most one this often per connection
+// (Linux's tcp_invalid_ratelimit, 500 ms).
+inline constexpr Duration kOutOfWindowAckInterval = std::chrono::milliseconds(500);
+
 struct KeepAliveConfig {
   bool enabled = false;
   Duration idle = std::chrono::hours(2);         // tcp_keepalive_time
@@ -98,12 +102,13 @@ struct ConnectionConfig {
 };
 
 struct ConnectionCounters {
-  Counter rx_segments;        // segments handed to on_segment
-  Counter rx_unacceptable;    // failed the sequence test (RFC 9293 §3.10.7.4 first check)
-  Counter rx_paws_rejected;   // RFC 7323 §5.3 R1
-  Counter rx_challenge_acks;  // RFC 5961 §3.2, §4.2: challenge ACKs sent
-  Counter rx_rst;             // RSTs accepted
-  Counter rx_bad_ack;         // ACKs of data never sent, or not acceptable in SYN states
+  Counter rx_segments;           // segments handed to on_segment
+  Counter rx_unacceptable;       // failed the sequence test (RFC 9293 §3.10.7.4 first check)
+  Counter rx_paws_rejected;      // RFC 7323 §5.3 R1
+  Counter rx_challenge_acks;     // RFC 5961 §3.2, §4.2: challenge ACKs sent
+  Counter rx_rst;                // RSTs accepted
+  Counter rx_bad_ack;            // ACKs of data never sent, or not acceptable in SYN states
+  Counter rx_acks_rate_limited;  // answers to out-of-window segments not sent (RFC 5961 §7)
   Counter tx_segments;
   Counter tx_data_bytes;
   Counter tx_retransmits;       // segments sent again (timer, fast retransmit, SACK recovery)
@@ -122,6 +127,7 @@ struct ConnectionCounters {
     f("tcp.rx_challenge_acks", rx_challenge_acks);
     f("tcp.rx_rst", rx_rst);
     f("tcp.rx_bad_ack", rx_bad_ack);
+    f("tcp.rx_acks_rate_limited", rx_acks_rate_limited);
     f("tcp.conn_tx_segments", tx_segments);
     f("tcp.tx_data_bytes", tx_data_bytes);
     f("tcp.tx_retransmits", tx_retransmits);
@@ -269,6 +275,7 @@ class Connection {
   // Segment processing, §3.10.7.3 (SYN-SENT) and §3.10.7.4 (the rest).
   void on_segment_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now);
   bool acceptable(const wire::TcpRepr& seg, std::size_t seg_len) const;
+  void oow_ack(const wire::TcpRepr& seg, std::size_t payload_len, Instant now);
   bool process_ack(const wire::TcpRepr& seg, std::size_t payload_len, Instant now);
   void process_text(const wire::TcpRepr& seg, Bytes payload, Instant now);
   void handshake_rtt(const wire::TcpRepr& seg, Instant now);
@@ -361,7 +368,8 @@ class Connection {
   Instant keepalive_at_ = kNever;
   Instant close_at_ = kNever;  // TIME-WAIT's 2 MSL, or the orphan's FIN-WAIT-2 timeout
   Instant syn_sent_at_ = kNever;
-  Instant progress_at_{};  // the last ACK of new data (the user timeout counts from it)
+  Instant last_oow_ack_ = kNever;  // the last rate-limited ACK (oow_ack)
+  Instant progress_at_{};          // the last ACK of new data (the user timeout counts from it)
   Instant last_send_{};
   Instant last_recv_{};
   unsigned retries_ = 0;  // timer expiries since the last progress

@@ -3,6 +3,7 @@
 // alone (parse, demux, the one payload copy, building the reply), the part of the 1.6 µs
 // per-frame budget (docs/performance.md) that is ours rather than the kernel's.
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -138,6 +139,113 @@ void BM_EchoFragmentedPing(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_EchoFragmentedPing);
+
+// ---- TCP: two stacks joined in memory ----------------------------------------------------------
+
+// Frames one stack sent, kept in buffers allocated up front (as tcp_steady_state_alloc_test).
+struct FrameQueue final : FrameSink {
+  std::vector<std::vector<std::byte>> frames = std::vector<std::vector<std::byte>>(4096);
+  std::size_t count = 0;
+  FrameQueue() {
+    for (auto& f : frames)
+      f.reserve(1600);
+  }
+  void transmit(InterfaceId /*iface*/, Bytes frame) override {
+    if (count < frames.size()) frames[count++].assign(frame.begin(), frame.end());
+  }
+};
+
+struct TcpPair {
+  std::unique_ptr<Stack> a = *Stack::create(StackConfig{});
+  std::unique_ptr<Stack> b = *Stack::create(StackConfig{});
+  InterfaceId ia =
+      *a->add_interface({Medium::Ethernet, kPeerMac, 1500, *Ipv4Cidr::parse("10.0.0.1/24")});
+  InterfaceId ib =
+      *b->add_interface({Medium::Ethernet, kOurMac, 1500, *Ipv4Cidr::parse("10.0.0.2/24")});
+  FrameQueue a_out, b_out;
+  Instant now = instant_from_micros(1'000'000);
+  std::size_t frames = 0;
+
+  void settle() {
+    for (int i = 0; i < 10000; ++i) {
+      a->poll(now, a_out);
+      b->poll(now, b_out);
+      if (a_out.count == 0 && b_out.count == 0) return;
+      const std::size_t na = a_out.count, nb = b_out.count;
+      frames += na + nb;
+      a_out.count = b_out.count = 0;
+      for (std::size_t k = 0; k < na; ++k)
+        b->receive(ib, a_out.frames[k], now, b_out);
+      for (std::size_t k = 0; k < nb; ++k)
+        a->receive(ia, b_out.frames[k], now, a_out);
+    }
+  }
+};
+
+// Bulk data from A to B through the socket API: A's send path (segmentation, the one copy from
+// the send ring into frames), B's receive path (demux, the one copy into the receive ring, ACKs
+// every second segment) and A's ACK processing. Both stacks' CPU is in the figure.
+void BM_TcpBulkTransfer(benchmark::State& state) {
+  TcpPair p;
+  auto listener = *p.b->tcp_listen({Ipv4Address::any(), 9}, 8);
+  auto client = *p.a->tcp_socket();
+  (void)client.connect({kOurIp, 9});
+  p.settle();
+  auto server = *listener.accept();
+  std::vector<std::byte> out(64 * 1024, std::byte{0x5a});
+  std::vector<std::byte> in(64 * 1024);
+  std::uint64_t bytes = 0;
+  for (auto _ : state) {
+    auto n = client.send(out);
+    p.settle();
+    while (auto r = server.recv(in)) {
+      if (*r == 0) break;
+      bytes += *r;
+    }
+    p.now += std::chrono::microseconds(50);
+    (void)n;
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  state.counters["frames"] =
+      benchmark::Counter(static_cast<double>(p.frames), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TcpBulkTransfer);
+
+// A whole connection: handshake, 100 bytes each way, close from the client (TIME-WAIT parked).
+void BM_TcpConnection(benchmark::State& state) {
+  TcpPair p;
+  auto listener = *p.b->tcp_listen({Ipv4Address::any(), 7}, 64);
+  std::vector<std::byte> buf(100, std::byte{0x42});
+  std::vector<std::byte> in(2048);
+  for (auto _ : state) {
+    auto client = *p.a->tcp_socket();
+    if (auto c = client.connect({kOurIp, 7}); !c) {
+      state.SkipWithError(("connect: " + c.error().message()).c_str());
+      break;
+    }
+    p.settle();
+    auto server = listener.accept();
+    if (!server) {
+      state.SkipWithError(("accept: " + server.error().message() + " in state " +
+                           std::string(tcp::to_string(client.state())))
+                              .c_str());
+      break;
+    }
+    (void)client.send(buf);
+    p.settle();
+    (void)server->recv(in);
+    (void)server->send(buf);
+    p.settle();
+    (void)client.recv(in);
+    client.close();
+    p.settle();
+    server->close();
+    p.settle();
+    p.now += std::chrono::microseconds(100);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TcpConnection);
 
 }  // namespace
 
