@@ -226,7 +226,11 @@ awaitable<void> tcp_accept_loop(AsyncTcpAcceptor& acceptor, TcpService& service,
   for (;;) {
     boost::system::error_code error;
     AsyncTcpSocket socket = co_await acceptor.async_accept(redirect_error(use_awaitable, error));
-    if (error == boost::asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (error == boost::asio::error::operation_aborted) co_return;
+    if (!acceptor.is_open()) {
+      socket.abort();  // accepted as the service stopped: reset like the others
+      co_return;
+    }
     if (error) {
       spdlog::warn("tapir-echo: tcp {}: accept: {}", service.name, error.message());
       continue;

@@ -14,7 +14,8 @@
 // --timeout SECONDS (default 20) bounds the connect and any wait for the server afterwards
 // without progress; it is then reset.
 //
-// Exit status, with one line "tapir-get: <what happened>" on stderr for every failure:
+// The client itself is apps/get/http_client.hpp. Exit status, with one line
+// "tapir-get: <what happened>" on stderr for every failure:
 //   0  a 2xx answer, its whole body written
 //   1  the server answered with another status (3xx, 4xx, 5xx): "HTTP 404 Not Found"
 //   2  a bad command line or URL, or the device could not be set up
@@ -35,55 +36,31 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
+#include <tl/expected.hpp>
 
 #include "apps/common/common_options.hpp"
-#include "apps/common/idle_timer.hpp"
-#include "apps/http/chunked.hpp"
-#include "apps/http/message.hpp"
-#include "apps/http/request.hpp"
-#include "apps/http/response.hpp"
+#include "apps/get/http_client.hpp"
 #include "apps/http/url.hpp"
-#include "drivers/runtime/async_tcp.hpp"
 #include "drivers/runtime/tap_host.hpp"
-#include "stack/base/format.hpp"
 
 namespace {
 
-using boost::asio::awaitable;
-using boost::asio::redirect_error;
-using boost::asio::use_awaitable;
-using boost::system::error_code;
 using namespace tapir;
-using namespace tapir::apps::http;
-using apps::IdleTimer;
-using drivers::AsyncTcpSocket;
+using apps::GetStatus;
+using apps::http::Url;
 using namespace std::chrono_literals;
-
-constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kMaxHead = 64 * 1024;
-constexpr std::string_view kUserAgent = "tapir-get/0.1";
-
-enum Exit : int {
-  kOk = 0,
-  kHttpStatus = 1,
-  kUsage = 2,
-  kNetwork = 3,
-  kOutput = 4,
-  kInterrupted = 130,
-};
 
 // "1.23 MiB"
 std::string human(double bytes) {
@@ -145,240 +122,62 @@ class Progress {
   std::chrono::steady_clock::time_point started_{}, drawn_{};
 };
 
-struct GetOptions {
-  Url url;
-  std::string output;  // empty: stdout
-  std::chrono::seconds timeout{20};
-};
-
-class Getter {
+// The body to a file (made only once a 2xx answer has come) or to stdout, with the progress bar.
+class OutputSink final : public apps::BodySink {
  public:
-  Getter(drivers::TapHost& host, const GetOptions& options)
-      : host_(host),
-        options_(options),
-        socket_(host.runner()),
-        idle_(host.runner().io_context().get_executor(), options.timeout,
-              [this] { socket_.abort(); }),
-        progress_(::isatty(STDERR_FILENO) == 1) {}
-
-  int exit_code() const { return exit_code_; }
-
-  // SIGINT, SIGTERM.
-  void interrupt() {
-    interrupted_ = true;
-    socket_.abort();
+  explicit OutputSink(std::string path)
+      : path_(std::move(path)), progress_(::isatty(STDERR_FILENO) == 1) {}
+  ~OutputSink() {
+    if (out_ != nullptr && out_ != stdout) std::fclose(out_);
   }
+  OutputSink(const OutputSink&) = delete;
+  OutputSink& operator=(const OutputSink&) = delete;
 
-  awaitable<void> run() {
-    exit_code_ = co_await fetch();
-    progress_.finish();
-    if (!message_.empty()) fmt::print(stderr, "tapir-get: {}\n", message_);
-    idle_.cancel();
-    socket_.close();
-    // After the poll the close kicked, so the FIN (or RST) goes out before the runner stops.
-    co_await boost::asio::post(host_.runner().io_context(), use_awaitable);
-    host_.stop();
-  }
-
- private:
-  std::string where() const { return fmt::format("{}:{}", options_.url.host, options_.url.port); }
-
-  // The message for a failed operation, and the exit status.
-  int failed(std::string_view doing, const error_code& error) {
-    if (interrupted_) {
-      message_ = "interrupted";
-      return kInterrupted;
-    }
-    if (idle_.expired()) {
-      message_ =
-          fmt::format("{} {}: timed out after {} s", doing, where(), options_.timeout.count());
-    } else {
-      message_ = fmt::format("{} {}: {}", doing, where(), error.message());
-    }
-    return kNetwork;
-  }
-
-  awaitable<int> fetch() {
-    error_code error;
-    co_await socket_.async_connect({options_.url.host, options_.url.port},
-                                   redirect_error(use_awaitable, error));
-    if (error) co_return failed("cannot connect to", error);
-    idle_.touch();
-    spdlog::debug("tapir-get: connected to {}", where());
-
-    Fields fields;
-    fields.add("Host", options_.url.authority);
-    fields.add("User-Agent", std::string(kUserAgent));
-    fields.add("Accept", "*/*");
-    fields.add("Connection", "close");
-    const std::string request = serialize_request("GET", options_.url.target, fields);
-    co_await boost::asio::async_write(socket_, boost::asio::buffer(request),
-                                      redirect_error(use_awaitable, error));
-    if (error) co_return failed("cannot send the request to", error);
-    idle_.touch();
-
-    // The head, after any interim (1xx) ones.
-    ResponseHead head;
-    for (;;) {
-      std::optional<std::size_t> end;
-      while (!(end = find_head_end(in_))) {
-        if (in_.size() > kMaxHead) {
-          message_ =
-              fmt::format("bad answer from {}: a response head over {} bytes", where(), kMaxHead);
-          co_return kNetwork;
-        }
-        if (!co_await read_more(error)) {
-          if (error == boost::asio::error::eof) {
-            message_ = fmt::format("{} closed the connection without an answer", where());
-            co_return kNetwork;
-          }
-          co_return failed("no answer from", error);
-        }
-      }
-      auto parsed = ResponseHead::parse(std::string_view(in_).substr(0, *end));
-      in_.erase(0, *end);
-      if (!parsed) {
-        message_ = fmt::format("bad answer from {}: {}", where(), parsed.error());
-        co_return kNetwork;
-      }
-      head = std::move(*parsed);
-      if (!head.informational() || head.status == 101) break;
-    }
-    spdlog::debug("tapir-get: {}", head.status_text());
-
-    if (!head.success()) {
-      message_ = fmt::format("HTTP {}", head.status_text());
-      if (head.redirect()) {
-        const auto location = head.fields.get("Location");
-        message_ += fmt::format(", to {} (redirects are not followed)", location.value_or("?"));
-      }
-      co_return kHttpStatus;
-    }
-    auto framing = response_framing(head, "GET");
-    if (!framing) {
-      message_ = fmt::format("bad answer from {}: {}", where(), framing.error());
-      co_return kNetwork;
-    }
-    co_return co_await receive_body(*framing);
-  }
-
-  awaitable<int> receive_body(const BodyFraming& framing) {
-    if (!open_output()) co_return kOutput;
-    using Kind = BodyFraming::Kind;
-    progress_.start(framing.kind == Kind::Length ? std::optional(framing.length) : std::nullopt);
-    error_code error;
-    ChunkedDecoder decoder;
-    for (;;) {
-      // Use what is in in_ ...
-      if (framing.kind == Kind::Length) {
-        const auto n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(framing.length - body_, in_.size()));
-        if (!write_out(std::string_view(in_).substr(0, n))) co_return kOutput;
-        in_.erase(0, n);
-        if (body_ == framing.length) break;
-      } else if (framing.kind == Kind::Chunked) {
-        std::string_view rest = in_;
-        while (!rest.empty() && !decoder.done()) {
-          auto step = decoder.next(rest);
-          if (!step) {
-            message_ = fmt::format("bad answer from {}: {}", where(), step.error());
-            co_return kNetwork;
-          }
-          if (!write_out(step->data)) co_return kOutput;
-          rest.remove_prefix(step->consumed);
-        }
-        in_.clear();
-        if (decoder.done()) break;
-      } else if (framing.kind == Kind::UntilClose) {
-        if (!write_out(in_)) co_return kOutput;
-        in_.clear();
-      } else {
-        break;
-      }
-      progress_.update(body_);
-      // ... then read more.
-      if (!co_await read_more(error)) {
-        if (error == boost::asio::error::eof) {
-          if (framing.kind == Kind::UntilClose) break;  // the FIN ends the body
-          progress_.finish();
-          message_ =
-              framing.kind == Kind::Length
-                  ? fmt::format("{} closed the connection after {} of {} bytes", where(), body_,
-                                framing.length)
-                  : fmt::format("{} closed the connection inside the chunked body, after {} bytes",
-                                where(), body_);
-          co_return kNetwork;
-        }
-        progress_.finish();
-        co_return failed(fmt::format("after {} bytes, from", body_), error);
-      }
-    }
-    progress_.update(body_, true);
-    progress_.finish();
-    if (!close_output()) co_return kOutput;
-    spdlog::debug("tapir-get: {} bytes", body_);
-    co_return kOk;
-  }
-
-  awaitable<bool> read_more(error_code& error) {
-    const auto old = in_.size();
-    in_.resize(old + kReadChunk);
-    const std::size_t n = co_await socket_.async_read_some(
-        boost::asio::buffer(in_.data() + old, kReadChunk), redirect_error(use_awaitable, error));
-    in_.resize(old + n);
-    if (error) co_return false;
-    idle_.touch();
-    co_return true;
-  }
-
-  bool open_output() {
-    if (options_.output.empty()) {
+  bool begin(const apps::http::ResponseHead&, std::optional<std::uint64_t> length) override {
+    progress_.start(length);
+    if (path_.empty()) {
       out_ = stdout;
       return true;
     }
-    out_ = std::fopen(options_.output.c_str(), "wb");
-    if (out_ == nullptr) {
-      message_ = fmt::format("{}: {}", options_.output, std::strerror(errno));
-      return false;
-    }
+    out_ = std::fopen(path_.c_str(), "wb");
+    return out_ != nullptr || fail();
+  }
+  bool write(std::string_view data) override {
+    if (std::fwrite(data.data(), 1, data.size(), out_) != data.size()) return fail();
+    written_ += data.size();
+    progress_.update(written_);
     return true;
   }
-
-  bool write_out(std::string_view data) {
-    if (data.empty()) return true;
-    if (std::fwrite(data.data(), 1, data.size(), out_) != data.size()) {
-      progress_.finish();
-      message_ = fmt::format("{}: {}", options_.output.empty() ? "stdout" : options_.output,
-                             std::strerror(errno));
-      return false;
-    }
-    body_ += data.size();
-    return true;
-  }
-
-  bool close_output() {
+  bool end() override {
+    progress_.update(written_, true);
+    progress_.finish();
     const bool flushed = std::fflush(out_) == 0;
     const bool closed = out_ == stdout || std::fclose(out_) == 0;
     out_ = nullptr;
-    if (!flushed || !closed) {
-      message_ = fmt::format("{}: {}", options_.output.empty() ? "stdout" : options_.output,
-                             std::strerror(errno));
-      return false;
-    }
-    return true;
+    return (flushed && closed) || fail();
+  }
+  std::string error() const override { return error_; }
+  // Ends the bar's line before a message.
+  void interrupted() { progress_.finish(); }
+
+ private:
+  bool fail() {
+    progress_.finish();
+    error_ = fmt::format("{}: {}", path_.empty() ? "stdout" : path_, std::strerror(errno));
+    return false;
   }
 
-  drivers::TapHost& host_;
-  GetOptions options_;
-  AsyncTcpSocket socket_;
-  IdleTimer idle_;
+  std::string path_;
   Progress progress_;
-  std::string in_;  // received and not yet used
   std::FILE* out_ = nullptr;
-  std::uint64_t body_ = 0;  // body bytes written
-  std::string message_;     // the one line for stderr, if any
-  int exit_code_ = kNetwork;
-  bool interrupted_ = false;
+  std::uint64_t written_ = 0;
+  std::string error_;
+};
+
+struct GetOptions {
+  apps::http::Url url;
+  std::string output;  // empty: stdout
+  std::chrono::seconds timeout{20};
 };
 
 tl::expected<GetOptions, std::string> finish(const std::string& url, const std::string& output,
@@ -419,16 +218,28 @@ int main(int argc, char** argv) {
   auto get = finish(url, output, timeout);
   if (!get) {
     fmt::print(stderr, "tapir-get: {}\n", get.error());
-    return kUsage;
+    return static_cast<int>(GetStatus::Usage);
   }
 
   boost::asio::io_context io;
   auto host = drivers::TapHost::open(io, drivers::tap_host_config(*options), "tapir-get");
-  if (!host) return kUsage;
-  Getter getter(*host, *get);
-  boost::asio::co_spawn(io, getter.run(), boost::asio::detached);
-  host->start([&] { getter.interrupt(); });
+  if (!host) return static_cast<int>(GetStatus::Usage);
+  OutputSink sink(get->output);
+  apps::HttpGet client(host->runner(), get->url, sink, get->timeout);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        co_await client.run();
+        // After the poll the close kicked, so the FIN (or RST) goes out before the runner stops.
+        co_await boost::asio::post(io, boost::asio::use_awaitable);
+        host->stop();
+      },
+      boost::asio::detached);
+  host->start([&] { client.interrupt(); });
   spdlog::debug("tapir-get: {}, GET {}", host->summary(), url);
   io.run();
-  return getter.exit_code();
+  const auto& outcome = client.outcome();
+  sink.interrupted();
+  if (!outcome.message.empty()) fmt::print(stderr, "tapir-get: {}\n", outcome.message);
+  return static_cast<int>(outcome.status);
 }

@@ -1,5 +1,6 @@
 // drivers/runtime/async_tcp.hpp: AsyncTcpSocket and AsyncTcpAcceptor over two stacks joined by
-// a MemoryWire, each driven by its own Runner on one io_context, in real time. Asio's own
+// a MemoryWire, each driven by its own Runner on one io_context, in real time
+// (tests/support/two_hosts.hpp). Asio's own
 // composed operations (async_read, async_write, async_read_until) run on the adapters, and
 // coroutines, callbacks and use_future all work. Every test is bounded by io_context::run_for.
 #include "drivers/runtime/async_tcp.hpp"
@@ -25,8 +26,8 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
-#include "drivers/memory/memory_wire.hpp"
 #include "stack/stack.hpp"
+#include "tests/support/two_hosts.hpp"
 
 namespace tapir::drivers {
 namespace {
@@ -38,48 +39,17 @@ using boost::system::error_code;
 using namespace std::chrono_literals;
 
 constexpr auto kBound = 10s;  // no test runs its io_context longer than this
-const Ipv4Address kIpA{10, 0, 0, 1};
-const Ipv4Address kIpB{10, 0, 0, 2};
-constexpr MacAddress kMacA({0x02, 0, 0, 0, 0, 0x01});
-constexpr MacAddress kMacB({0x02, 0, 0, 0, 0, 0x02});
 constexpr std::uint16_t kPort = 7;
 
-std::unique_ptr<Stack> make_stack(std::uint64_t seed) {
-  StackConfig config;
-  config.seed = seed;
-  return std::move(*Stack::create(config));
+using test::kIpB;
+using test::TwoHosts;
+
+// A listener on B.
+AsyncTcpAcceptor listen(TwoHosts& hosts, std::uint16_t port = kPort) {
+  auto listener = hosts.b->tcp_listen({Ipv4Address::any(), port});
+  EXPECT_TRUE(listener) << listener.error().message();
+  return AsyncTcpAcceptor(hosts.runner_b, std::move(*listener));
 }
-
-// A: the client's stack; B: the server's, listening on kPort.
-struct TwoHosts {
-  TwoHosts() {
-    iface_a = *a->add_interface({.mac = kMacA, .address = *Ipv4Cidr::make(kIpA, 24)});
-    iface_b = *b->add_interface({.mac = kMacB, .address = *Ipv4Cidr::make(kIpB, 24)});
-    runner_a.attach(wire.a(), iface_a);
-    runner_b.attach(wire.b(), iface_b);
-  }
-  void start() {
-    runner_a.start();
-    runner_b.start();
-  }
-  void stop() {
-    runner_a.stop();
-    runner_b.stop();
-  }
-  AsyncTcpAcceptor listen(std::uint16_t port = kPort) {
-    auto listener = b->tcp_listen({Ipv4Address::any(), port});
-    EXPECT_TRUE(listener) << listener.error().message();
-    return AsyncTcpAcceptor(runner_b, std::move(*listener));
-  }
-
-  boost::asio::io_context io;
-  MemoryWire wire;
-  std::unique_ptr<Stack> a = make_stack(1);
-  std::unique_ptr<Stack> b = make_stack(2);
-  InterfaceId iface_a = 0, iface_b = 0;
-  Runner runner_a{io, *a};
-  Runner runner_b{io, *b, runner_a};
-};
 
 std::string pattern(std::size_t n) {
   std::string s(n, '\0');
@@ -92,7 +62,7 @@ std::string pattern(std::size_t n) {
 // Once the clients are done and every session has ended, the runners stop, so the io_context
 // runs out of work.
 struct EchoServer {
-  explicit EchoServer(TwoHosts& h) : hosts(h), acceptor(h.listen()) {
+  explicit EchoServer(TwoHosts& h) : hosts(h), acceptor(listen(h)) {
     boost::asio::co_spawn(hosts.io, serve(), boost::asio::detached);
   }
   // The clients have closed their connections: stop when the sessions have seen the FINs.
@@ -262,7 +232,7 @@ TEST(AsyncTcpSocket, PeerCloseEndsAsyncReadWithEof) {
   // Asio's transfer_all reads until the buffer is full; the peer's FIN first ends it with eof
   // and the bytes that did arrive.
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  auto acceptor = listen(hosts);
   error_code read_error, second_error;
   std::size_t n = 0, second = 99;
   bool done = false;
@@ -301,7 +271,7 @@ TEST(AsyncTcpSocket, PeerCloseEndsAsyncReadWithEof) {
 
 TEST(AsyncTcpSocket, AsyncReadUntilWithADynamicBuffer) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  auto acceptor = listen(hosts);
   std::string head;
   std::size_t until = 0;
   bool done = false;
@@ -408,7 +378,7 @@ TEST(AsyncTcpSocket, UseAwaitableThrowsAsAsioDoes) {
 
 TEST(AsyncTcpSocket, PeerAbortResetsTheConnection) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  auto acceptor = listen(hosts);
   error_code error;
   bool done = false;
   boost::asio::co_spawn(
@@ -438,7 +408,7 @@ TEST(AsyncTcpSocket, PeerAbortResetsTheConnection) {
 
 TEST(AsyncTcpSocket, CallbacksAreNeverCalledInsideTheInitiatingFunction) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  auto acceptor = listen(hosts);
   AsyncTcpSocket socket(hosts.runner_a);
   int connects = 0, reads = 0, accepts = 0;
   error_code connect_error, read_error;
@@ -477,7 +447,7 @@ TEST(AsyncTcpSocket, CallbacksAreNeverCalledInsideTheInitiatingFunction) {
 
 TEST(AsyncTcpSocket, ASecondReadWhileOneIsPendingIsRefusedAndZeroBytesCompleteAtOnce) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  auto acceptor = listen(hosts);
   AsyncTcpSocket socket(hosts.runner_a);
   AsyncTcpSocket accepted(hosts.runner_b);
   acceptor.async_accept(accepted, [](error_code) {});
@@ -510,7 +480,7 @@ TEST(AsyncTcpSocket, ASecondReadWhileOneIsPendingIsRefusedAndZeroBytesCompleteAt
 
 TEST(AsyncTcpSocket, DestroyingItAbortsThePendingRead) {
   TwoHosts hosts;
-  auto acceptor = hosts.listen();
+  auto acceptor = listen(hosts);
   auto socket = std::make_unique<AsyncTcpSocket>(hosts.runner_a);
   AsyncTcpSocket accepted(hosts.runner_b);
   acceptor.async_accept(accepted, [](error_code) {});
