@@ -225,8 +225,10 @@ peer() {
   out=$(in_ns timeout "$seconds" python3 "$peer" "$@" 2>&1)
   if [[ $out == ok\ * ]]; then
     ok "$label: ${out#ok }"
+    peer_ok=1
   else
     bad_log "$label: ${out:-timed out after $seconds s}" "$log"
+    peer_ok=0
   fi
 }
 
@@ -263,6 +265,32 @@ capture() {
 tshark_count() {
   tshark -n -r "$1" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -Y "$2" -T fields \
     -e frame.number 2>/dev/null | grep -c .
+}
+
+# reset_shapes PCAP ADDR: a diagnostic for a FAIL (at most 90 s of tshark): how the connections
+# that ADDR reset went, as the kernel saw them (K: the kernel, T: ADDR; S SYN, A ACK, D data, F FIN, R RST), grouped.
+reset_shapes() {
+  timeout 90 tshark -n -r "$1" -Y tcp -T fields -e tcp.stream -e ip.src -e tcp.flags.syn -e tcp.flags.ack \
+    -e tcp.flags.fin -e tcp.flags.reset -e tcp.len 2>/dev/null | awk -v addr="$2" '
+    function flag(v) { return v == "1" || v == "True" }
+    {
+      f = ""
+      if (flag($3)) f = f "S"
+      if (flag($4)) f = f "A"
+      if ($7 > 0) f = f "D"
+      if (flag($5)) f = f "F"
+      if (flag($6)) { f = f "R"; if ($2 == addr) reset[$1] = 1 }
+      w = ($2 == addr ? "T" : "K") ":" f
+      if (shape[$1] == "" || substr(shape[$1], length(shape[$1]) - length(w) + 1) != w) {
+        shape[$1] = shape[$1] " " w   # repeats of the same step folded into one
+      }
+    }
+    END {
+      for (st in reset) { n++; count[shape[st]]++ }
+      printf "%d connections reset by %s:", n + 0, addr
+      for (sh in count) printf "\n  %d x%s", count[sh], sh
+      printf "\n"
+    }' | head -n 8
 }
 
 if ((reference)); then
@@ -337,6 +365,7 @@ if part many; then
   # 100 connections established at once (a barrier), then each echoes 16 KiB of its own bytes:
   # the demux keeps 100 4-tuples apart and the listener's queue takes them all.
   peer "100 concurrent TCP echo connections" "$echo_log" 70 concurrent 10.0.0.2 7 100 60
+  ((peer_ok)) || indent "$(reset_shapes "$work/tap0.pcap" 10.0.0.2)"
 fi
 
 if part kill; then
@@ -388,6 +417,7 @@ if part kill; then
   peer "after the kills: TCP echo of 1 MiB" "$echo_log" 30 echo 10.0.0.2 7 $((1 << 20)) 25
   peer "after the kills: 100 concurrent TCP echo connections" "$echo_log" 70 concurrent \
     10.0.0.2 7 100 60
+  ((peer_ok)) || indent "$(reset_shapes "$work/tap0.pcap" 10.0.0.2)"
 fi
 
 if part flood; then
@@ -623,6 +653,7 @@ if part httpd; then
     bad_log "httpd: 200 parallel GETs: $n_ok were 200 OK ($(took)); code, connects: $(awk '{ print $1 }' <<<"$out" |
       sort | uniq -c | tr -s ' \n' ' '); curl: $(sort "$work/parallel.err" | uniq -c | head -n 3 | tr -s ' \n' ' ')" \
       "$httpd_log"
+    indent "$(reset_shapes "$work/tap2.pcap" 10.0.2.2)"
   fi
 
   # No path leaves the document root (RFC 3986 §5.2.4 dot segments, RFC 9110 §4.2.2): raw
