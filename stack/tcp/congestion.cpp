@@ -30,11 +30,11 @@ void NewReno::on_ack(const AckedData& ack) {
   }
 }
 
-void NewReno::on_enter_recovery(std::size_t flight_size, Instant /*now*/) {
+void NewReno::on_enter_recovery(std::size_t flight_size, Instant /*now*/, bool sack) {
   // RFC 5681 §3.2 step 2 (eq. 4): ssthresh = max (FlightSize / 2, 2*SMSS).
   ssthresh_ = loss_ssthresh(flight_size);
-  // RFC 5681 §3.2 step 3: cwnd = ssthresh + 3*SMSS.
-  cwnd_ = ssthresh_ + 3 * smss_;
+  // RFC 5681 §3.2 step 3: cwnd = ssthresh + 3*SMSS; RFC 6675 §5 (4.2): cwnd = ssthresh.
+  cwnd_ = sack ? ssthresh_ : ssthresh_ + 3 * smss_;
   bytes_acked_ = 0;
   in_recovery_ = true;
 }

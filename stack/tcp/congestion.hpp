@@ -68,7 +68,10 @@ class CongestionControl {
   virtual void on_ack(const AckedData& ack) = 0;
   // Loss detected by the third duplicate ACK: enter fast recovery. flight_size is FlightSize
   // when the loss is detected, without limited-transmit data.
-  virtual void on_enter_recovery(std::size_t flight_size, Instant now) = 0;
+  // `sack`: the recovery is RFC 6675's, where pipe (not an inflated cwnd) accounts for the
+  // segments that left the network, so cwnd = ssthresh (RFC 6675 §5 (4.2)); otherwise RFC 5681
+  // §3.2 step 3's cwnd = ssthresh + 3*SMSS.
+  virtual void on_enter_recovery(std::size_t flight_size, Instant now, bool sack) = 0;
   // A duplicate ACK after the third, during fast recovery.
   virtual void on_dup_ack() = 0;
   // An ACK of new data during fast recovery that does not cover `recover`.
@@ -118,7 +121,7 @@ class NewReno final : public CongestionControl {
   std::size_t cwnd() const override { return cwnd_; }
   std::size_t ssthresh() const override { return ssthresh_; }
   void on_ack(const AckedData& ack) override;
-  void on_enter_recovery(std::size_t flight_size, Instant now) override;
+  void on_enter_recovery(std::size_t flight_size, Instant now, bool sack) override;
   void on_dup_ack() override;
   void on_partial_ack(std::size_t bytes_acked) override;
   void on_exit_recovery(std::size_t flight_size) override;

@@ -91,6 +91,10 @@ void Connection::reset(const ConnectionConfig& config) {
                          config.recv.max_ranges == recv_.config().max_ranges;
   SendBuffer send = same_send ? std::move(send_) : SendBuffer(config.send);
   RecvBuffer recv = same_recv ? std::move(recv_) : RecvBuffer(config.recv);
+  // Empty, as promised: the previous connection's bytes must not be readable (or counted) by the
+  // next one before its handshake resets the buffers again.
+  send.reset(wire::SeqNum{});
+  recv.reset(wire::SeqNum{});
   *this = Connection(config, std::move(send), std::move(recv));
   counters_ = counters;
 }
@@ -172,7 +176,10 @@ void Connection::accept_cookie(const FourTuple& tuple, const wire::TcpRepr& ack,
   ts_offset_ = 0;  // the cookie's SYN-ACK carried the bare clock (syn_cookie.hpp)
   irs_ = irs;
   recv_.reset(irs + 1);
-  rcv_adv_ = irs + 1;
+  // The cookie's SYN-ACK advertised the buffer, at most 65535 unscaled (Stack::send_syn_cookie,
+  // as our own SYN-ACK does): RCV.WND is that, so the peer's first flight is acceptable even out
+  // of order, before any ACK of ours has advertised a window.
+  rcv_adv_ = irs + 1 + static_cast<std::uint32_t>(std::min<std::size_t>(recv_.window(), 0xffff));
   last_ack_sent_ = irs + 1;
   negotiated_ = negotiated;
   apply_negotiated();
@@ -262,6 +269,16 @@ void Connection::hand_off_time_wait() {
   enter(State::Closed, last_now_);
 }
 
+void Connection::orphan() {
+  orphaned_ = true;
+  // As Linux's tcp_close: closed while already in FIN-WAIT-2, the connection waits at most
+  // fin_wait2_timeout from now for the peer's FIN; still in FIN-WAIT-1, it starts the timeout
+  // on entering FIN-WAIT-2 (enter()).
+  if (state_ == State::FinWait2 && close_at_ == kNever) {
+    close_at_ = last_now_ + config_.fin_wait2_timeout;
+  }
+}
+
 void Connection::set_keep_alive(const KeepAliveConfig& ka, Instant now) {
   config_.keep_alive = ka;
   keepalive_probes_ = 0;
@@ -303,6 +320,7 @@ std::size_t Connection::recv(BytesMut out) {
 }
 
 void Connection::shutdown_send(Instant now) {
+  last_now_ = now;
   if (fin_queued_) return;
   switch (state_) {
     case State::SynSent:
@@ -328,6 +346,7 @@ void Connection::shutdown_send(Instant now) {
 }
 
 void Connection::abort(Instant now) {
+  last_now_ = now;
   // §3.10.5: SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT send a reset.
   switch (state_) {
     case State::SynReceived:
@@ -420,12 +439,31 @@ void Connection::on_segment(const wire::TcpRepr& seg, Bytes payload, Instant now
     return;
   }
 
+  // RFC 9293 §3.5 Figure 8, line 6 (simultaneous open): in SYN-RECEIVED the peer's SYN-ACK
+  // <SEQ=IRS><ACK=ISS+1> completes the handshake, although its SYN lies left of RCV.NXT and so
+  // fails the acceptability test below. Linux passes it too (tcp_validate_incoming) and
+  // acknowledges it.
+  if (state_ == State::SynReceived && seg.syn && seg.ack_number && !seg.rst && !seg.fin &&
+      payload.empty() && seg.seq_number == irs_ && *seg.ack_number == snd_nxt()) {
+    if (negotiated_.timestamps && seg.timestamps &&
+        update_ts_recent(seg.timestamps->tsval, seg.seq_number, last_ack_sent_, ts_recent_,
+                         ts_recent_at_, now)) {
+      ts_recent_ = seg.timestamps->tsval;
+      ts_recent_at_ = now;
+    }
+    if (process_ack(seg, 0, now)) ack_now_ = true;
+    return;
+  }
+
   // First: the sequence number (§3.10.7.4, the acceptability table).
   if (!acceptable(seg, seg_len)) {
     counters_.rx_unacceptable.inc();
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
     // (unless the RST bit is set, if so drop the segment and return)".
     if (!seg.rst) oow_ack(seg, payload.size(), now);
+    // Eighth, TIME-WAIT: the remote FIN's retransmission -- left of RCV.NXT, so unacceptable --
+    // "Acknowledge it, and restart the 2 MSL timeout" (Linux's tcp_timewait_state_process).
+    if (state_ == State::TimeWait && seg.fin && !seg.rst) close_at_ = now + 2 * config_.msl;
     return;
   }
 
@@ -622,7 +660,8 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
     handshake_rtt(seg, now);
     rto_at_ = kNever;
     retries_ = 0;
-    snd_wnd_ = std::uint32_t{seg.window_len} << negotiated_.snd_wscale;
+    // RFC 7323 §2.2: the window of a SYN (the simultaneous open's SYN-ACK) is never scaled.
+    snd_wnd_ = seg.syn ? seg.window_len : std::uint32_t{seg.window_len} << negotiated_.snd_wscale;
     max_snd_wnd_ = snd_wnd_;
     snd_wl1_ = seg.seq_number;
     snd_wl2_ = ack;
@@ -663,7 +702,11 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
     if (snd_wnd_ > old_wnd) output_due_ = true;
   }
 
-  if (result.acked > 0 || acks_fin) {
+  // Our FIN counts as acknowledged before the timer is decided below: RFC 6298 §5.2, "when all
+  // outstanding data has been acknowledged, turn off the retransmission timer".
+  const bool fin_newly_acked = acks_fin && !fin_acked_;
+  if (acks_fin) fin_acked_ = true;
+  if (result.acked > 0 || fin_newly_acked) {
     // New data acknowledged.
     retries_ = 0;
     rto_repeated_ = false;
@@ -677,6 +720,7 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
       rtt_.on_sample(*result.rtt);
     }
     dup_acks_ = 0;
+    limited_sent_ = 0;
     if (rto_recover_ && send_.una() >= *rto_recover_) rto_recover_.reset();
     if (rto_next_ < send_.una()) rto_next_ = send_.una();
     if (was_recovering) {
@@ -713,8 +757,7 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
     on_dup_ack(result, now);
   }
 
-  if (acks_fin && !fin_acked_) {
-    fin_acked_ = true;
+  if (fin_newly_acked) {
     switch (state_) {
       // FIN-WAIT-1: "if the FIN segment is now acknowledged, then enter FIN-WAIT-2".
       case State::FinWait1:
@@ -756,8 +799,11 @@ void Connection::on_dup_ack(const AckResult& result, Instant now) {
     return;
   }
   (void)result;
-  // Enter loss recovery: RFC 5681 §3.2 steps 2-3, RFC 6675 §5 (4).
-  cc_.on_enter_recovery(send_.in_flight(), now);
+  // Enter loss recovery: RFC 5681 §3.2 steps 2-3, RFC 6675 §5 (4). Step 2: "When [RFC3042] is
+  // in use, additional data sent in limited transmit MUST NOT be included in this calculation."
+  const std::size_t flight = send_.in_flight();
+  cc_.on_enter_recovery(flight - std::min(limited_sent_, flight), now, negotiated_.sack);
+  limited_sent_ = 0;
   send_.begin_recovery();
   partial_acked_ = false;
   retransmit_una_ = true;
@@ -786,6 +832,16 @@ void Connection::process_text(const wire::TcpRepr& seg, Bytes payload, Instant n
       return;
   }
   if (payload.empty() && !seg.fin) return;
+  // RFC 1122 §4.2.2.13: "if new data is received after CLOSE is called, its TCP SHOULD send a
+  // RST to show that data was lost" -- the user let go, nobody will read it. As Linux
+  // (tcp_rcv_state_process, TCPAbortOnData): <SEQ=SEG.ACK><CTL=RST>, and the connection is gone.
+  if (orphaned_ && state_ != State::Established && !payload.empty() && seg.ack_number &&
+      seg.seq_number + static_cast<std::uint32_t>(payload.size()) > recv_.rcv_nxt()) {
+    reset_reply_ = *seg.ack_number;
+    rst_reply_pending_ = true;
+    close_with(make_error(std::errc::connection_reset));
+    return;
+  }
   const RecvOutcome out = recv_.write(seg.seq_number, payload, seg.fin);
   rcv_mss_ = std::max(rcv_mss_, std::min(payload.size(), std::size_t{local_mss(local_)}));
   if (out.readable > 0 || out.fin) events_ |= kEventReadable;
@@ -916,6 +972,7 @@ void Connection::on_retransmit_timer(Instant /*now*/) {
   rto_repeated_ = true;
   rto_recover_ = send_.on_rto();
   dup_acks_ = 0;
+  limited_sent_ = 0;
   partial_acked_ = false;
   retransmit_una_ = false;
   // Go back N (RFC 5681 §3.1 after a timeout): everything unacknowledged is sent again, at the
@@ -958,8 +1015,15 @@ std::uint16_t Connection::window_to_advertise() {
   if (edge < rcv_adv_) edge = rcv_adv_;  // never shrink (the buffer holds up to its edge)
   auto wnd = static_cast<std::uint32_t>(std::max(0, edge - rcv_nxt));
   std::uint32_t units = wnd >> shift;
-  // Rounding down to the scale would move the edge left of rcv_adv_: round up instead.
-  if (rcv_nxt + (units << shift) < rcv_adv_) ++units;
+  // Rounding down to the scale would move the edge left of rcv_adv_: round up instead, but only
+  // as far as the buffer holds (RFC 9293 §3.8.6: never promise what cannot be stored; rounding
+  // up past it let the edge creep further past the buffer with every odd-sized segment).
+  // Otherwise the field retracts by less than 2^shift (RFC 7323 §2.4) while rcv_adv_, which the
+  // acceptability test uses, stays: data up to it is still taken, and stored.
+  const SeqNum storage = rcv_nxt + static_cast<std::uint32_t>(avail);
+  if (rcv_nxt + (units << shift) < rcv_adv_ && rcv_nxt + ((units + 1) << shift) <= storage) {
+    ++units;
+  }
   units = std::min<std::uint32_t>(units, 0xffff);
   const SeqNum adv = rcv_nxt + (units << shift);
   if (adv > rcv_adv_) rcv_adv_ = adv;
@@ -999,9 +1063,11 @@ void Connection::send_control(SegmentSink& sink, SeqNum seq, bool fin, Instant n
   send_segment(sink, seg, now);
 }
 
-// Sends [from, from + len) of the send buffer; with_fin adds our FIN after it.
-void Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool with_fin,
-                           Instant now) {
+// Sends [from, from + len) of the send buffer; with_fin adds our FIN after it. Returns the
+// payload length sent: less than len when SACK blocks took option space, and then without the
+// FIN.
+std::size_t Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool with_fin,
+                                  Instant now) {
   wire::TcpRepr seg;
   fill_common(seg, now);
   seg.seq_number = from;
@@ -1024,6 +1090,7 @@ void Connection::send_data(SegmentSink& sink, SeqNum from, std::size_t len, bool
     snd_sml_ = seq_max(snd_sml_, from + static_cast<std::uint32_t>(seg.payload_len));
   }
   send_segment(sink, seg, now);
+  return seg.payload_len;
 }
 
 bool Connection::nagle_allows(std::size_t len, std::size_t mss) const {
@@ -1032,9 +1099,11 @@ bool Connection::nagle_allows(std::size_t len, std::size_t mss) const {
   // if it is all there is and no short segment is unacknowledged (Minshall's variant, as
   // Linux's tcp_minshall_check: full segments in flight do not hold back the last piece of a
   // write, so a response of any length goes out whole), or no-delay is set, or it is at least
-  // half the largest window the peer has offered.
+  // half the largest window the peer has offered. Once the send side is shut, nothing will come
+  // to fill the segment: the tail goes at once, as Linux's tcp_send_fin pushes with
+  // TCP_NAGLE_OFF.
   const bool small_unacked = snd_sml_ > send_.una();
-  if (len == send_.unsent() && (config_.no_delay || !small_unacked)) return true;
+  if (len == send_.unsent() && (config_.no_delay || fin_queued_ || !small_unacked)) return true;
   return max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
 }
 
@@ -1054,11 +1123,11 @@ void Connection::output(Instant now, SegmentSink& sink) {
     sink.send_segment(*this, seg);
   }
   if (rst_pending_) {
-    // §3.10.5 ABORT, and giving up: <SEQ=SND.NXT><CTL=RST>, with ACK as Linux sends it.
+    // §3.10.5 ABORT, and giving up: <SEQ=SND.NXT><CTL=RST>, with ACK as Linux sends it; RFC
+    // 7323 §3.2: the timestamps option "SHOULD be sent in an <RST> segment" (Linux's does).
     rst_pending_ = false;
     wire::TcpRepr seg;
-    seg.src_port = tuple_.local_port;
-    seg.dst_port = tuple_.remote_port;
+    fill_common(seg, now);
     seg.seq_number = snd_nxt();
     seg.ack_number = recv_.rcv_nxt();
     seg.rst = true;
@@ -1106,7 +1175,28 @@ void Connection::output(Instant now, SegmentSink& sink) {
     return;
   }
 
-  const bool sent = send_queue(sink, now);
+  // RFC 5482 / §3.8.3: the user timeout bounds how long data stays unacknowledged, so it counts
+  // from the last ACK of new data, or from now when nothing was outstanding before this output.
+  if (outstanding() == 0) progress_at_ = now;
+  bool sent = send_queue(sink, now);
+  if (!sent && probe_pending_ && send_.unsent() > 0 && snd_wnd_ > send_.in_flight()) {
+    // RFC 9293 §3.8.6.2.1 (4): the override timeout -- the persist timer, or a keep-alive --
+    // finding a window too small for SWS avoidance but not zero sends what it allows, min(D, U),
+    // as Linux's tcp_write_wakeup does; only a zero window gets the bare probe below.
+    const std::size_t len =
+        std::min({send_.unsent(), snd_wnd_ - send_.in_flight(), send_.config().smss});
+    const SeqNum from = send_.nxt();
+    const bool with_fin = len == send_.unsent() && fin_queued_ && !fin_sent_;
+    const std::size_t n = send_data(sink, from, len, with_fin, now);
+    if (send_.mark_sent(from, n, now, false)) {
+      if (with_fin && n == len) {
+        fin_sent_ = true;
+        fin_seq_ = send_.nxt();
+      }
+      if (rto_at_ == kNever) arm_rto(now);
+    }
+    sent = true;
+  }
   if (!sent && (ack_now_ || probe_pending_)) {
     if (probe_pending_) {
       // RFC 9293 §3.8.6.1 zero-window probe and RFC 1122 §4.2.3.6 keep-alive, both as Linux
@@ -1134,12 +1224,19 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
   }
   const std::size_t mss = send_.config().smss;
   bool sent = false;
+  // A retransmission that reaches SND.NXT carries our FIN again, as it did the first time (Linux
+  // keeps the FIN on its last segment), rather than leaving the FIN to another timeout.
+  const auto fin_rides = [&](SeqNum from, std::size_t len) {
+    return fin_sent_ && !fin_acked_ && from + static_cast<std::uint32_t>(len) == send_.nxt();
+  };
+  // Only what send_data() actually sent is marked sent (SACK blocks may shorten a segment).
   const auto send_range = [&](SeqNum from, std::size_t len, bool retransmission) {
-    send_data(sink, from, len, false, now);
-    send_.mark_sent(from, len, now, retransmission);
+    const std::size_t n = send_data(sink, from, len, retransmission && fin_rides(from, len), now);
+    send_.mark_sent(from, n, now, retransmission);
     if (retransmission) counters_.tx_retransmits.inc();
     sent = true;
     if (rto_at_ == kNever) arm_rto(now);
+    return n;
   };
 
   // A retransmission the recovery owes at SND.UNA (RFC 5681 §3.2 step 3, RFC 6582 partial ACK).
@@ -1155,8 +1252,7 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
       const auto pipe = static_cast<std::size_t>(rto_next_ - send_.una());
       if (pipe + mss > cc_.cwnd() && pipe > 0) break;
       const std::size_t len = std::min(mss, static_cast<std::size_t>(send_.nxt() - rto_next_));
-      send_range(rto_next_, len, true);
-      rto_next_ += static_cast<std::uint32_t>(len);
+      rto_next_ += static_cast<std::uint32_t>(send_range(rto_next_, len, true));
     }
     if (rto_next_ < send_.nxt()) return sent || flush_fin(sink, now, sent);
     rto_retransmit_ = false;
@@ -1168,8 +1264,10 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
       const auto next = send_.next_seg(snd_wnd_);
       if (!next) break;
       const bool rexmit = next->rule != NextSegRule::New;
-      send_data(sink, next->from, next->len, false, now);
-      send_.mark_sent(*next, now);
+      NextSeg done = *next;
+      done.len =
+          send_data(sink, next->from, next->len, rexmit && fin_rides(next->from, next->len), now);
+      send_.mark_sent(done, now);
       if (rexmit) counters_.tx_retransmits.inc();
       sent = true;
       if (rto_at_ == kNever) arm_rto(now);
@@ -1181,7 +1279,8 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
   if (send_.in_flight() == 0 && send_.unsent() > 0) {
     cc_.on_idle_restart(now - last_send_, rtt_.rto());
   }
-  std::size_t window = std::min<std::size_t>(cc_.cwnd(), snd_wnd_);
+  const std::size_t normal_window = std::min<std::size_t>(cc_.cwnd(), snd_wnd_);
+  std::size_t window = normal_window;
   if (limited_transmit_) {
     // RFC 3042: one segment past cwnd (not past the peer's window) per duplicate ACK.
     limited_transmit_ = false;
@@ -1198,9 +1297,11 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
     const SeqNum from = send_.nxt();
     const bool last = len == send_.unsent();
     const bool with_fin = last && fin_queued_ && !fin_sent_;
-    send_data(sink, from, len, with_fin, now);
-    if (!send_.mark_sent(from, len, now, false)) break;
-    if (with_fin) {
+    const std::size_t n = send_data(sink, from, len, with_fin, now);
+    if (!send_.mark_sent(from, n, now, false)) break;
+    // RFC 5681 §3.2 step 2: what limited transmit sent past cwnd is kept out of FlightSize.
+    if (flight + n > normal_window) limited_sent_ += flight + n - std::max(flight, normal_window);
+    if (with_fin && n == len) {
       fin_sent_ = true;
       fin_seq_ = send_.nxt();
     }

@@ -202,8 +202,9 @@ class Connection {
   // RFC 9293 §3.10.5 ABORT: a RST if synchronized, then CLOSED at once.
   void abort(Instant now);
   // The user let go of the connection (close() without abort): it still finishes its close,
-  // with the FIN-WAIT-2 timeout applied.
-  void orphan() { orphaned_ = true; }
+  // with the FIN-WAIT-2 timeout applied (counted from the last call's instant if the connection
+  // is in FIN-WAIT-2 already).
+  void orphan();
   bool orphaned() const { return orphaned_; }
 
   // Options the user may change at any time.
@@ -294,7 +295,8 @@ class Connection {
   void add_sacks(wire::TcpRepr& seg) const;
   void send_segment(SegmentSink& sink, wire::TcpRepr& seg, Instant now);
   void send_control(SegmentSink& sink, wire::SeqNum seq, bool fin, Instant now);
-  void send_data(SegmentSink& sink, wire::SeqNum from, std::size_t len, bool with_fin, Instant now);
+  std::size_t send_data(SegmentSink& sink, wire::SeqNum from, std::size_t len, bool with_fin,
+                        Instant now);
   bool send_queue(SegmentSink& sink, Instant now);
   bool flush_fin(SegmentSink& sink, Instant now, bool sent);
   std::uint16_t window_to_advertise();
@@ -354,6 +356,7 @@ class Connection {
   unsigned quick_acks_ = 0;
   unsigned dup_acks_ = 0;
   bool limited_transmit_ = false;  // RFC 3042
+  std::size_t limited_sent_ = 0;   // bytes limited transmit sent past cwnd since the last new ACK
   bool retransmit_una_ = false;    // fast retransmit / partial ACK: resend at SND.UNA
   bool partial_acked_ = false;
   std::optional<wire::SeqNum> rto_recover_;  // RFC 6582 §3.2 step 4 / RFC 6675 §5.1

@@ -122,7 +122,7 @@ TEST(NewReno, CongestionAvoidanceAddsOneSmssPerRtt) {
 // ssthresh + 3*SMSS; step 4: for each additional duplicate ACK, cwnd += SMSS.
 TEST(NewReno, FastRecoveryEntryAndInflation) {
   NewReno cc(kSmss);
-  cc.on_enter_recovery(14600, kT0);
+  cc.on_enter_recovery(14600, kT0, false);
   EXPECT_TRUE(cc.in_recovery());
   EXPECT_EQ(cc.ssthresh(), 7300U);  // max(7300, 2920)
   EXPECT_EQ(cc.cwnd(), 11680U);     // 7300 + 4380
@@ -134,7 +134,7 @@ TEST(NewReno, FastRecoveryEntryAndInflation) {
   EXPECT_EQ(cc.cwnd(), 14600U);
 
   NewReno small(kSmss);
-  small.on_enter_recovery(4000, kT0);
+  small.on_enter_recovery(4000, kT0, false);
   EXPECT_EQ(small.ssthresh(), 2920U);  // max(2000, 2*SMSS)
   EXPECT_EQ(small.cwnd(), 7300U);      // 2920 + 4380
 
@@ -147,8 +147,8 @@ TEST(NewReno, FastRecoveryEntryAndInflation) {
 // if that is at least one SMSS, add back SMSS.
 TEST(NewReno, PartialAckDeflatesTheWindow) {
   NewReno cc(kSmss);
-  cc.on_enter_recovery(29200, kT0);  // ssthresh 14600, cwnd 18980
-  cc.on_dup_ack();                   // 20440
+  cc.on_enter_recovery(29200, kT0, false);  // ssthresh 14600, cwnd 18980
+  cc.on_dup_ack();                          // 20440
   cc.on_partial_ack(2920);
   EXPECT_EQ(cc.cwnd(), 18980U);  // 20440 - 2920 + 1460
   EXPECT_TRUE(cc.in_recovery());
@@ -165,11 +165,21 @@ TEST(NewReno, PartialAckDeflatesTheWindow) {
   EXPECT_EQ(outside.cwnd(), 14600U);
 }
 
+// RFC 6675 §5 (4.2): with SACK, "cwnd = ssthresh" -- pipe, not an inflated cwnd, counts the
+// segments that have left the network.
+TEST(NewReno, SackRecoveryEntrySetsCwndToSsthresh) {
+  NewReno cc(kSmss);
+  cc.on_enter_recovery(14600, kT0, true);
+  EXPECT_TRUE(cc.in_recovery());
+  EXPECT_EQ(cc.ssthresh(), 7300U);
+  EXPECT_EQ(cc.cwnd(), 7300U);
+}
+
 // RFC 6582 §3.2 step 3 (full acknowledgments), option (1):
 // cwnd = min (ssthresh, max (FlightSize, SMSS) + SMSS).
 TEST(NewReno, FullAckExitsRecovery) {
   NewReno cc(kSmss);
-  cc.on_enter_recovery(14600, kT0);  // ssthresh 7300, cwnd 11680
+  cc.on_enter_recovery(14600, kT0, false);  // ssthresh 7300, cwnd 11680
   cc.on_exit_recovery(2920);
   EXPECT_FALSE(cc.in_recovery());
   EXPECT_EQ(cc.cwnd(), 4380U);  // min(7300, 2920 + 1460)
@@ -178,12 +188,12 @@ TEST(NewReno, FullAckExitsRecovery) {
   EXPECT_EQ(cc.cwnd(), 5840U);
 
   NewReno busy(kSmss);
-  busy.on_enter_recovery(14600, kT0);
+  busy.on_enter_recovery(14600, kT0, false);
   busy.on_exit_recovery(10000);
   EXPECT_EQ(busy.cwnd(), 7300U);  // min(7300, 11460) = ssthresh
 
   NewReno drained(kSmss);
-  drained.on_enter_recovery(14600, kT0);
+  drained.on_enter_recovery(14600, kT0, false);
   drained.on_exit_recovery(0);
   EXPECT_EQ(drained.cwnd(), 2920U);  // min(7300, max(0, 1460) + 1460)
 }
@@ -204,7 +214,7 @@ TEST(NewReno, RtoCollapsesToOneSegment) {
 
   // RFC 6582 §3.2 step 4: a retransmit timeout exits fast recovery.
   NewReno recovering(kSmss);
-  recovering.on_enter_recovery(29200, kT0);
+  recovering.on_enter_recovery(29200, kT0, false);
   recovering.on_rto(29200, Timeout::First);
   EXPECT_FALSE(recovering.in_recovery());
   EXPECT_EQ(recovering.cwnd(), 1460U);
