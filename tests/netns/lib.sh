@@ -171,7 +171,7 @@ wait_for() {
 
 netns_cleanup() {
   local status=$?
-  local hook pid ns
+  local hook pid name # not "ns": a hook may use the caller's $ns (and set -u is common)
   for hook in "${NETNS_EXIT_HOOKS[@]}"; do
     eval "$hook" || true
   done
@@ -195,8 +195,8 @@ netns_cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   NETNS_PIDS=()
-  for ns in "${NETNS_CREATED[@]}"; do
-    ip netns del "$ns" 2>/dev/null || true
+  for name in "${NETNS_CREATED[@]}"; do
+    ip netns del "$name" 2>/dev/null || true
   done
   NETNS_CREATED=()
   return "$status"
