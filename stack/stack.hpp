@@ -188,6 +188,11 @@ class Stack {
     Waker read_waker, write_waker;
   };
   struct TcpOutput;
+  // New SYNs are dropped once `backlog` connections wait for accept(); the handshakes already
+  // under way (at most `backlog` in the SYN queue, and SYN cookies) may still complete into the
+  // queue up to twice that, so a burst of clients is not reset for arriving together (Linux
+  // likewise lets handshakes in flight complete, dropping their final ACK until there is room).
+  static std::size_t accept_queue_limit(const TcpListenerSlot& l) { return 2 * l.backlog; }
 
   // What the IP output path needs to know about one datagram.
   struct IpSend {

@@ -209,7 +209,7 @@ bool Stack::accept_syn_cookie(std::uint32_t index, const tcp::FourTuple& tuple,
   const auto info = syn_cookies_.check(tuple, seg.seq_number - 1, ack - 1, now);
   if (!info) return false;
   TcpListenerSlot& l = tcp_listeners_[index];
-  const auto slot = l.accept_queue.size() < l.backlog ? tcp_free_slot() : std::nullopt;
+  const auto slot = l.accept_queue.size() < accept_queue_limit(l) ? tcp_free_slot() : std::nullopt;
   if (!slot) {
     c.listen_overflows.inc();
     return true;  // dropped: the peer's retransmission may find room
@@ -292,7 +292,7 @@ void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink, bool d
     TcpListenerSlot& l = tcp_listeners_[*s.listener];
     if (l.syn_queued > 0) --l.syn_queued;
     if (conn.synchronized() && conn.state() != tcp::State::Closed) {
-      if (l.accept_queue.size() < l.backlog) {
+      if (l.accept_queue.size() < accept_queue_limit(l)) {
         l.accept_queue.push_back(index);
         s.in_accept_queue = true;
         mark_read(l);
@@ -334,7 +334,7 @@ void Stack::tcp_park_time_wait(std::uint32_t index) {
 
 void Stack::tcp_activate(std::uint32_t index, const tcp::FourTuple& tuple) {
   TcpSlot& s = tcp_[index];
-    s.live = true;
+  s.live = true;
   // A CLOSED connection still held by its handle may keep the 4-tuple in the map; the new
   // incarnation takes it over.
   if (const auto old = tcp_map_.find(tuple);
@@ -527,7 +527,7 @@ Result<TcpListener> Stack::tcp_listen(Ipv4Endpoint local, std::size_t backlog) {
     l.backlog = std::clamp<std::size_t>(backlog, 1, config_.tcp_max_backlog);
     l.accept_queue = std::move(queue);
     l.accept_queue.clear();
-    l.accept_queue.reserve(l.backlog);
+    l.accept_queue.reserve(accept_queue_limit(l));
     return TcpListener(this, {i, generation});
   }
   return tl::unexpected(std::make_error_code(std::errc::too_many_files_open));
