@@ -741,8 +741,9 @@ class Harness final : public tcp::SegmentSink {
     if (to != from) {
       FUZZ_CHECK((allowed(kind, from) & bit(to)) != 0);
       if (kind == Step::Segment && to == State::Closed) {
-        // §3.10.7.4: only a RST closes, or in LAST-ACK the ACK of our FIN.
-        FUZZ_CHECK(input_rst_ || from == State::LastAck);
+        // §3.10.7.4: only a RST closes, or in LAST-ACK the ACK of our FIN -- or new data for an
+        // orphan, which gets a RST (RFC 1122 §4.2.2.13, as Linux's tcp_rcv_state_process).
+        FUZZ_CHECK(input_rst_ || from == State::LastAck || conn_.orphaned());
       }
       if (kind == Step::Timer && to == State::Closed) {
         if (from == State::TimeWait && !conn_.error()) {
