@@ -81,8 +81,10 @@ struct Switch {
   std::unique_ptr<drivers::BridgeRunner> runner;
   std::optional<bridge::PortId> host_port;
 
-  // The FDB, one entry a line, in order of VID, then MAC.
+  // The FDB, one entry a line, in order of VID, then MAC; what has aged is swept first (the
+  // bridge lists entries past their age until poll() removes them).
   std::string fdb_text() const {
+    bridge->poll(runner->now());
     struct Row {
       std::uint16_t vid;
       MacAddress mac;
@@ -218,8 +220,8 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   Switch sw;
   const std::size_t port_count = options->ports.size() + (options->ip ? 1 : 0);
-  sw.bridge = std::make_unique<bridge::Bridge>(
-      bridge::BridgeConfig{.max_ports = port_count, .ageing = options->ageing});
+  sw.bridge = std::make_unique<bridge::Bridge>(bridge::BridgeConfig{
+      .max_ports = port_count, .ageing = options->ageing, .seed = random_seed()});
 
   for (const auto& port : options->ports) {
     drivers::TapConfig config{.name = port.name, .medium = drivers::Medium::Ethernet};
