@@ -7,16 +7,19 @@
 # fetches a page from tapir-httpd with curl;
 # tapir-ping, a second tapir on a second TAP, pings the kernel; tapir-echo prints its counters;
 # and tapir-decode prints the capture layer by layer, and one fragment with every field.
+# Last, tapir-switch: three more namespaces' kernels ping each other through a userspace
+# learning switch whose ports are TAPs, and the switch prints its forwarding database.
 # Nothing outside the namespace is touched; it is deleted at exit. Run as root.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash scripts/setup.sh
-echo "=== demo: building tapir-echo, tapir-ping, tapir-httpd and tapir-decode"
+echo "=== demo: building tapir-echo, tapir-ping, tapir-httpd, tapir-decode and tapir-switch"
 cmake --preset default >/dev/null
 build_log=$(mktemp /tmp/tapir-demo-build.XXXXXX)
-if ! cmake --build --preset default --target tapir-echo tapir-ping tapir-httpd tapir-decode >"$build_log" 2>&1; then
+if ! cmake --build --preset default --target tapir-echo tapir-ping tapir-httpd tapir-decode \
+  tapir-switch >"$build_log" 2>&1; then
   tail -n 30 "$build_log"
   rm -f "$build_log"
   echo "demo: the build failed (the lines above are its end)"
@@ -178,3 +181,44 @@ if [[ -n $frag ]]; then
 else
   echo "(no fragment from 10.0.0.2 in the capture)"
 fi
+
+step "tapir-switch: three hosts (namespaces A, B, C, their kernels) on a userspace learning switch"
+sw_ns=$(netns_unique demo-sw)
+declare -A host_ns=([A]=$(netns_unique demo-a) [B]=$(netns_unique demo-b) [C]=$(netns_unique demo-c))
+for n in "$sw_ns" "${host_ns[@]}"; do netns_create "$n"; done
+echo "\$ tapir-switch --port tapA --port tapB --port tapC   (in namespace $sw_ns: it makes the TAPs)"
+start_bg ip netns exec "$sw_ns" timeout 60 "$bin/tapir-switch" --port tapA --port tapB \
+  --port tapC 2>"$out/tapir-switch.log"
+switch_pid=$NETNS_LAST_PID
+if ! wait_for 5 has_child "$switch_pid" || ! wait_for 5 ip -n "$sw_ns" link show tapC; then
+  cat "$out/tapir-switch.log"
+  echo "demo: tapir-switch did not start"
+  exit 1
+fi
+switch_app=$(awk '{print $1}' "/proc/$switch_pid/task/$switch_pid/children")
+i=0
+for h in A B C; do
+  i=$((i + 1))
+  echo "\$ ip link set tap$h netns ${host_ns[$h]}; ip addr add 10.5.0.$i/24 dev tap$h; ip link set tap$h up"
+  ip -n "$sw_ns" link set "tap$h" netns "${host_ns[$h]}"
+  ip -n "${host_ns[$h]}" link set "tap$h" address "02:00:00:05:00:0$i"
+  ip -n "${host_ns[$h]}" addr add "10.5.0.$i/24" dev "tap$h"
+  ip -n "${host_ns[$h]}" link set "tap$h" up
+done
+i=0
+for h in A B C; do
+  i=$((i + 1))
+  for j in 1 2 3; do
+    ((j == i)) && continue
+    echo "\$ ping -c 1 10.5.0.$j   (from $h)"
+    ip netns exec "${host_ns[$h]}" timeout 5 ping -n -c 1 -W 2 "10.5.0.$j" | grep 'bytes from' ||
+      echo "(no answer)"
+  done
+done
+
+step "tapir-switch's forwarding database and counters (SIGUSR1)"
+lines=$(wc -l <"$out/tapir-switch.log")
+kill -USR1 "$switch_app"
+wait_for 3 sh -c "tail -n +$((lines + 1)) '$out/tapir-switch.log' | grep -q '^end of dump'" || true
+tail -n "+$((lines + 1))" "$out/tapir-switch.log" | grep -E '^(fdb|ports:|bridge\.(fdb|port[0-9]\.(rx|tx)_frames|port[0-9]\.tx_flooded))' || true
+stop_bg "$switch_pid"
