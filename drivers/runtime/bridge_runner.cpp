@@ -134,13 +134,20 @@ void BridgeRunner::attach(Device& device, bridge::PortId port, std::string name,
   kick();
 }
 
+struct BridgeRunner::HostWire {
+  HostWire(BridgeRunner& runner, std::size_t mtu)
+      : wire(MemoryWireConfig{.mtu = mtu}), stack_end(wire.b(), runner) {}
+  MemoryWire wire;
+  KickingDevice stack_end;
+};
+
 void BridgeRunner::attach_host(bridge::PortId port, std::string name, Runner& stack_runner,
                                InterfaceId iface, std::size_t mtu) {
-  host_wire_ = std::make_unique<MemoryWire>(MemoryWireConfig{.mtu = mtu});
-  host_device_ = std::make_unique<KickingDevice>(host_wire_->b(), *this);
-  clock_ = &stack_runner;
-  attach(host_wire_->a(), port, std::move(name), [&stack_runner] { stack_runner.kick(); });
-  stack_runner.attach(*host_device_, iface);
+  host_wires_.push_back(std::make_unique<HostWire>(*this, mtu));
+  HostWire& host = *host_wires_.back();
+  if (clock_ == nullptr) clock_ = &stack_runner;
+  attach(host.wire.a(), port, std::move(name), [&stack_runner] { stack_runner.kick(); });
+  stack_runner.attach(host.stack_end, iface);
 }
 
 std::string BridgeRunner::port_name(bridge::PortId port) const {

@@ -16,7 +16,7 @@
 // steady_timer is armed for the earliest of Bridge::next_deadline() (ageing) and every device's
 // next_deadline() (in-process devices that hold frames).
 //
-// The host stack as a port (an internal port, for a management address): attach_host() joins
+// A host stack as a port (an internal port, for a management address): attach_host() joins
 // a bridge port and an interface of a Stack driven by its own Runner on the same io_context,
 // through an in-process MemoryWire without latency. Each side kicks the other after sending on
 // the wire, so a ping to the switch's address is answered within the same turn of the
@@ -86,11 +86,11 @@ class BridgeRunner {
   void attach(Device& device, bridge::PortId port, std::string name,
               std::function<void()> on_sent = {});
 
-  // The host stack behind bridge port `port`: makes a MemoryWire (zero latency, `mtu`), puts
-  // one end behind `port` and attaches the other to `stack_runner` as interface `iface` (which
-  // must be an Ethernet interface of stack_runner's Stack), and from then on tells time by
-  // stack_runner's clock so both sides of the wire agree. At most one host port; call before
-  // start(), and before stack_runner starts.
+  // A host stack behind bridge port `port`: makes a MemoryWire (zero latency, `mtu`), puts
+  // one end behind `port` and attaches the other to `stack_runner` as interface `iface` (an
+  // Ethernet interface of stack_runner's Stack). From the first call on the runner tells time
+  // by that stack runner's clock, so both sides of the wire agree; the runners of further host
+  // stacks must share that clock (the Runner peer constructor). Call before start().
   void attach_host(bridge::PortId port, std::string name, Runner& stack_runner, InterfaceId iface,
                    std::size_t mtu = 1500);
 
@@ -101,7 +101,7 @@ class BridgeRunner {
   void stop();
   bool running() const { return running_; }
 
-  // steady_clock since the runner was made, or the host stack runner's clock after
+  // steady_clock since the runner was made, or the first host stack runner's clock after
   // attach_host().
   Instant now() const;
   // The system_clock reading at Instant zero, for PcapDevice timestamps.
@@ -141,8 +141,8 @@ class BridgeRunner {
   std::vector<std::unique_ptr<Port>> ports_;
   std::vector<Port*> by_port_;  // the sink's map from PortId to port
   std::unique_ptr<Sink> sink_;
-  std::unique_ptr<MemoryWire> host_wire_;
-  std::unique_ptr<KickingDevice> host_device_;
+  struct HostWire;
+  std::vector<std::unique_ptr<HostWire>> host_wires_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point timer_at_{};
   std::uint64_t timer_generation_ = 0;
