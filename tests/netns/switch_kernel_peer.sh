@@ -558,15 +558,29 @@ if ((have_vlan_hosts)); then
   join "$HF" tapF tf0
   start_bg ip netns exec "$HE" timeout 60 "$echo_bin" --tap te0 --ip 10.6.0.1/24 --vlan 10 \
     >"$work/echo.log" 2>&1
-  sleep 0.5
+  # shellcheck disable=SC2317  # called through wait_for
+  te0_attached() { ip -n "$HE" link show te0 | grep -q LOWER_UP; }
+  wait_for 5 te0_attached || bad "6 tapir hosts: tapir-echo did not attach to te0: $(cat "$work/echo.log")"
+  capture trunkE "$HE" tapE
   out=$(ip netns exec "$HF" timeout 20 "$ping_bin" --tap tf0 --ip 10.6.0.2/24 --vlan 10 -c 3 \
     -i 0.2 10.6.0.1 2>&1)
-  if grep -q "3 packets transmitted, 3 received" <<<"$out"; then
-    ok "6 tapir hosts: tapir-ping --vlan 10 (tapF) got 3 of 3 replies from tapir-echo --vlan 10 (tapE)"
+  out20=$(ip netns exec "$HF" timeout 20 "$ping_bin" --tap tf0 --ip 10.6.0.2/24 --vlan 20 -c 1 \
+    -W 1 10.6.0.1 2>&1)
+  end_capture trunkE
+  tagged=$(count trunkE "vlan.id == 10 && icmp.type == 0 && ip.src == 10.6.0.1")
+  untagged=$(count trunkE "!vlan && icmp")
+  if grep -q "3 packets transmitted, 3 received" <<<"$out" && ((tagged == 3 && untagged == 0)); then
+    ok "6 tapir hosts: tapir-ping --vlan 10 (tapF) got 3 of 3 replies from tapir-echo --vlan 10 (tapE); on tapE the 3 replies carry vlan.id == 10, nothing untagged"
   else
-    bad "6 tapir hosts: tapir-ping --vlan 10 through the trunks:"
+    bad "6 tapir hosts: tapir-ping --vlan 10 through the trunks; replies tagged 10 on tapE $tagged (want 3), untagged ICMP $untagged:"
     indent "$out"
     indent "$(cat "$work/echo.log")"
+  fi
+  if grep -q "1 packets transmitted, 0 received" <<<"$out20"; then
+    ok "6 tapir hosts: tapir-ping --vlan 20 gets no answer from tapir-echo on VLAN 10"
+  else
+    bad "6 tapir hosts: tapir-ping --vlan 20:"
+    indent "$out20"
   fi
 else
   echo "note: check 6 (tapir hosts with --vlan) left out: tapir-echo/tapir-ping with --vlan not given"
