@@ -141,10 +141,16 @@ start_switch() {
   done
 }
 
+# stop_switch: SIGTERM; a sanitizer report (the asan build) or an error line in its log fails.
 stop_switch() {
   if [[ -n $switch_pid ]]; then stop_bg "$switch_pid"; fi
   switch_pid=""
   switch_app=""
+  local report='AddressSanitizer|LeakSanitizer|runtime error:|^[0-9:.]+ [a-z_]+ +(error|critical) '
+  if grep -qE "$report" "$switch_log"; then
+    bad "tapir-switch ($(basename "$switch_log" .log) phase) logged an error or a sanitizer report:"
+    indent "$(grep -E -A5 "$report" "$switch_log" | head -20)"
+  fi
 }
 
 # attach PORT NS: the switch port PORT (tapX) is handed to namespace NS, where the host's
