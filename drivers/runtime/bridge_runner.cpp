@@ -281,23 +281,16 @@ void BridgeRunner::arm_timer() {
   Instant due = bridge_.next_deadline();
   for (const auto& port : ports_)
     if (!port->failed) due = std::min(due, port->device.next_deadline());
-  if (due == kNever) {
-    if (timer_armed_) {
-      ++timer_generation_;
-      timer_armed_ = false;
-      timer_.cancel();
-    }
-    return;
-  }
+  // A timer already armed for no later than `due` stays: when it fires early the deadline is
+  // looked at again. So a deadline that moves later with every frame (the oldest entry's
+  // ageing, refreshed) re-arms nothing per frame, and nothing waits only to be cancelled.
+  if (due == kNever) return;
   const Instant t = now();
   due = std::clamp(due, t, t + kMaxSleep);
   const auto at = std::chrono::steady_clock::now() +
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(due - t);
-  // Re-arm only for an earlier deadline, or when the one armed has moved by more than 1 ms
-  // (now() is read twice, so the same deadline maps to slightly different time points).
-  if (timer_armed_ && at >= timer_at_ - std::chrono::milliseconds(1) &&
-      at <= timer_at_ + std::chrono::milliseconds(1))
-    return;
+  // (now() and steady_clock::now() are read apart: 1 ms of slack for the same deadline.)
+  if (timer_armed_ && timer_at_ <= at + std::chrono::milliseconds(1)) return;
   timer_at_ = at;
   timer_armed_ = true;
   const std::uint64_t generation = ++timer_generation_;
