@@ -194,14 +194,14 @@ void Bridge::receive(PortId in, Bytes frame, Instant now, PortSink& sink) {
   const wire::EthernetView eth(frame);
   auto tags = wire::parse_vlan_tags(eth);
   // A frame shorter than its headers, a reserved VID (0xFFF) in a tag, or a tag stack other
-  // than none or one C-tag. 802.1ad S-tags (TPID 0x88a8) belong to a provider bridge (802.1Q-2018
-  // §5.6, S-VLAN component); a C-VLAN bridge like this one does not relay them.
+  // than none or one C-tag. An 802.1ad S-tag (TPID 0x88a8, 802.1Q-2018 §9.5 Table 9-1) is a
+  // provider bridge's tag; a C-VLAN bridge like this one does not relay it.
   if (!tags || tags->service) {
     rc.rx_dropped_malformed.inc();
     return;
   }
-  // IEEE 802-2014 §8.2: a source address is always an individual address; a group (or zero)
-  // source is not a station and is never learnt or relayed (Linux drops it too).
+  // IEEE 802.3 §3.2.3: the first bit of a source address is 0, an individual address; a group (or
+  // zero) source is not a station and is never learnt or relayed (Linux drops it too).
   const MacAddress src = eth.src();
   if (src.is_multicast() || src.is_zero()) {
     rc.rx_dropped_bad_src.inc();

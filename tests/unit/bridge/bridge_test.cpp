@@ -193,7 +193,7 @@ TEST(Bridge, AStationThatMovesIsRelearntOnItsNewPort) {
 }
 
 TEST(Bridge, AGroupSourceIsDroppedAndNotLearnt) {
-  // IEEE 802-2014 §8.2: a source address is an individual address.
+  // IEEE 802.3 §3.2.3: a source address is an individual address (its first bit is 0).
   Fixture fx({access(1), access(1)});
   fx.rx(0, frame(kB, MacAddress({0x01, 0, 0x5e, 0, 0, 9})));
   fx.rx(0, frame(kB, MacAddress::broadcast()));
