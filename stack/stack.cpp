@@ -226,7 +226,7 @@ void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink) {
   if (tracer_ != nullptr) tracer_->on_frame(out.device, out.config.medium, true, frame);
   if (out.config.medium == Medium::Ethernet) {
     counters_.eth.tx_frames.inc();
-    if (!out.vlan.untagged()) counters_.eth.tx_tagged.inc();
+    if (!out.vlan.untagged()) counters_.eth.tx_tagged_frames.inc();
   }
   sink.transmit(out.device, frame);
 }
@@ -272,7 +272,7 @@ void Stack::receive_ethernet(InterfaceId device, Bytes frame, Instant now, Frame
     c.rx_own_source.inc();
     return;
   }
-  if (!key.untagged()) c.rx_tagged.inc();
+  if (!key.untagged()) c.rx_tagged_frames.inc();
   switch (type) {
     case EtherType::Arp:
       receive_arp(iface, payload, now, sink);

@@ -142,10 +142,10 @@ for case in vid20:eth.rx_unknown_vlan:2 qinq:eth.rx_service_tagged:1 untagged:et
     bad "$what: $name went $before -> $after, expected +$n"
   fi
 done
-if (($(counter eth.rx_tagged) >= 3)); then
-  ok "eth.rx_tagged $(counter eth.rx_tagged), eth.tx_tagged $(counter eth.tx_tagged)"
+if (($(counter eth.rx_tagged_frames) >= 3)); then
+  ok "eth.rx_tagged_frames $(counter eth.rx_tagged_frames), eth.tx_tagged_frames $(counter eth.tx_tagged_frames)"
 else
-  bad "eth.rx_tagged is $(counter eth.rx_tagged)"
+  bad "eth.rx_tagged_frames is $(counter eth.rx_tagged_frames)"
 fi
 
 stop_bg "$echo_pid"

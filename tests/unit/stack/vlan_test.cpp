@@ -90,8 +90,8 @@ TEST(StackVlan, TaggedArpRequestGetsAReplyTaggedWithItsVidAndPcp) {
   EXPECT_EQ(arp->arp.source_protocol_addr, kVlanIp);
   EXPECT_EQ(arp->arp.target_hardware_addr, kPeerMac);
   EXPECT_EQ(arp->eth.dst, kPeerMac);
-  EXPECT_EQ(h.count("eth.rx_tagged"), 1U);
-  EXPECT_EQ(h.count("eth.tx_tagged"), 1U);
+  EXPECT_EQ(h.count("eth.rx_tagged_frames"), 1U);
+  EXPECT_EQ(h.count("eth.tx_tagged_frames"), 1U);
 }
 
 TEST(StackVlan, LinuxCraftedTaggedFramesAreTakenOrDroppedByTheirVlan) {
