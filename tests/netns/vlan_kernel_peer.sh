@@ -121,7 +121,7 @@ peer() {
   ((rc == 0)) || [[ $out == *FAIL:* ]] || bad "vlan_peer.py $1 exited $rc"
 }
 
-# IEEE 802.1Q-2018 §6.9: tagged frames of VID 10 reach the interface; its replies carry VID 10
+# IEEE 802.1Q-2018 §8.6.2, §9.6: tagged frames of VID 10 reach the interface; its replies carry VID 10
 # and the interface's PCP 5 (RFC 826 ARP, RFC 792 echo, RFC 862 UDP echo on port 7).
 peer arp
 peer ping
