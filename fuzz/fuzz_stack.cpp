@@ -76,9 +76,10 @@ class InputRecorder final : public FrameTracer {
     if (outgoing) return;
     Bytes packet = frame;
     if (medium == Medium::Ethernet) {
-      const EthernetView eth(frame);
-      if (!eth.check() || eth.ethertype() != EtherType::Ipv4) return;
-      packet = eth.payload();
+      // Untagged or tagged (IEEE 802.1Q / 802.1ad): a forwarded packet may cross VLANs.
+      auto tags = parse_vlan_tags(EthernetView(frame));
+      if (!tags || tags->ethertype != EtherType::Ipv4) return;
+      packet = frame.subspan(tags->payload_offset);
     }
     const Ipv4View ip(packet);
     if (!ip.check()) return;

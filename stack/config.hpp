@@ -101,7 +101,7 @@ struct InterfaceConfig {
   // IEEE 802.1ad (QinQ): the S-VID (1..4094) of an outer service tag (TPID 0x88a8); none: no
   // S-tag. Received S-tagged frames that no interface's pair matches are dropped and counted.
   std::optional<std::uint16_t> service_vlan = std::nullopt;
-  // IEEE 802.1Q-2018 §6.9.1: the priority code point (0..7) of every tag this interface
+  // IEEE 802.1Q-2018 §9.6: the priority code point (0..7) of every tag this interface
   // writes (DEI is 0). Received PCP and DEI are not acted on.
   std::uint8_t pcp = 0;
   // The interface whose device carries this one (an Ethernet interface without a link).

@@ -226,7 +226,7 @@ void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink) {
   if (tracer_ != nullptr) tracer_->on_frame(out.device, out.config.medium, true, frame);
   if (out.config.medium == Medium::Ethernet) {
     counters_.eth.tx_frames.inc();
-    if (!out.vlan.untagged()) counters_.eth.tx_tagged.inc();
+    if (!out.vlan.untagged()) counters_.eth.tx_tagged_frames.inc();
   }
   sink.transmit(out.device, frame);
 }
@@ -256,7 +256,7 @@ void Stack::receive_ethernet(InterfaceId device, Bytes frame, Instant now, Frame
   }
   const auto found = vlan_interface(device, key);
   if (!found) {
-    // 802.1Q-2018 §6.9: a frame of a VLAN this end is not a member of is discarded.
+    // IEEE 802.1Q-2018 §8.6.2 (ingress filtering): a frame of a VLAN we are not on is discarded.
     (key.service ? c.rx_service_tagged : key.customer ? c.rx_unknown_vlan : c.rx_untagged).inc();
     return;
   }
@@ -272,7 +272,7 @@ void Stack::receive_ethernet(InterfaceId device, Bytes frame, Instant now, Frame
     c.rx_own_source.inc();
     return;
   }
-  if (!key.untagged()) c.rx_tagged.inc();
+  if (!key.untagged()) c.rx_tagged_frames.inc();
   switch (type) {
     case EtherType::Arp:
       receive_arp(iface, payload, now, sink);
@@ -340,7 +340,7 @@ void Stack::send_arp(InterfaceId iface, const wire::ArpRepr& arp, MacAddress dst
   const Interface& out = interfaces_[iface];
   const std::size_t header_len = out.vlan.header_len();
   static_assert(link::kMaxLinkHeaderLen + wire::ArpRepr::buffer_len() <= frame.size());
-  // IEEE 802.1Q-2018 §6.9.1: a VLAN interface's ARP is tagged with its VID and PCP.
+  // IEEE 802.1Q-2018 §9.6: a VLAN interface's ARP is tagged with its VID and PCP.
   link::emit_link_header(BytesMut(frame).first(header_len), out.config.mac, dst, out.vlan,
                          out.config.pcp, EtherType::Arp);
   arp.emit(wire::ArpViewMut(BytesMut(frame).subspan(header_len)));
@@ -377,7 +377,7 @@ void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer
   } else {
     known = neighbors_.lookup(iface, next_hop, now);
   }
-  // IEEE 802.1Q-2018 §6.9.1: tagged with the interface's VID and PCP.
+  // IEEE 802.1Q-2018 §9.6: tagged with the interface's VID and PCP.
   link::emit_link_header(frame.first(header_len), cfg.mac, known.value_or(MacAddress{}), out.vlan,
                          cfg.pcp, EtherType::Ipv4);
   if (!known) {

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
 constexpr unsigned long kMaxVlanId = 4094;     // IEEE 802.1Q: VID 0 and 4095 are reserved
-constexpr unsigned long kMaxPcp = 7;           // IEEE 802.1Q-2018 §6.9.1: 3 bits
+constexpr unsigned long kMaxPcp = 7;           // IEEE 802.1Q-2018 §9.6: 3 bits
 
 using Error = tl::unexpected<std::string>;
 

@@ -69,7 +69,7 @@ struct CommonOptions {
   MacAddress mac;  // --mac, or default_mac(device.name, ip.address())
   std::size_t mtu = kDefaultMtu;
   std::optional<std::uint16_t> vlan;
-  std::uint8_t vlan_pcp = 0;  // IEEE 802.1Q-2018 §6.9.1: PCP of the tags (with vlan only)
+  std::uint8_t vlan_pcp = 0;  // IEEE 802.1Q-2018 §9.6: PCP of the tags (with vlan only)
   std::string pcap;           // empty: no capture
   drivers::FaultSpec faults;
   spdlog::level::level_enum log_level = spdlog::level::info;

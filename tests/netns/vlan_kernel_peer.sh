@@ -121,7 +121,7 @@ peer() {
   ((rc == 0)) || [[ $out == *FAIL:* ]] || bad "vlan_peer.py $1 exited $rc"
 }
 
-# IEEE 802.1Q-2018 §6.9: tagged frames of VID 10 reach the interface; its replies carry VID 10
+# IEEE 802.1Q-2018 §8.6.2, §9.6: tagged frames of VID 10 reach the interface; its replies carry VID 10
 # and the interface's PCP 5 (RFC 826 ARP, RFC 792 echo, RFC 862 UDP echo on port 7).
 peer arp
 peer ping
@@ -142,10 +142,10 @@ for case in vid20:eth.rx_unknown_vlan:2 qinq:eth.rx_service_tagged:1 untagged:et
     bad "$what: $name went $before -> $after, expected +$n"
   fi
 done
-if (($(counter eth.rx_tagged) >= 3)); then
-  ok "eth.rx_tagged $(counter eth.rx_tagged), eth.tx_tagged $(counter eth.tx_tagged)"
+if (($(counter eth.rx_tagged_frames) >= 3)); then
+  ok "eth.rx_tagged_frames $(counter eth.rx_tagged_frames), eth.tx_tagged_frames $(counter eth.tx_tagged_frames)"
 else
-  bad "eth.rx_tagged is $(counter eth.rx_tagged)"
+  bad "eth.rx_tagged_frames is $(counter eth.rx_tagged_frames)"
 fi
 
 stop_bg "$echo_pid"

@@ -124,7 +124,7 @@ TEST(CommonOptions, MtuAndVlanBoundsAreAccepted) {
     EXPECT_EQ(*o.options->vlan, std::stoul(vlan));
     EXPECT_EQ(o.options->vlan_pcp, 0);
   }
-  // IEEE 802.1Q-2018 §6.9.1: the PCP is 3 bits.
+  // IEEE 802.1Q-2018 §9.6: the PCP is 3 bits.
   for (const char* pcp : {"0", "7"}) {
     auto o = run({"--tap", "tap0", "--ip", "10.0.0.2/24", "--vlan", "10", "--vlan-pcp", pcp});
     ASSERT_TRUE(o.options) << o.err;

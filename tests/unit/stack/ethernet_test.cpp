@@ -28,7 +28,7 @@ TEST(StackEthernet, DropsFramesNotForUsAndCountsEachOnce) {
   // Shorter than the 14-byte header.
   h.receive(Bytes(to_us(ping_to_us())).first(13));
   // IPv6, and a VLAN tag (its TCI the IPv4 header's first bytes: VID 0x500) on a device with no
-  // interface on that VLAN (IEEE 802.1Q-2018 §6.9; see vlan_test.cpp).
+  // interface on that VLAN (IEEE 802.1Q-2018 §8.6.2; see vlan_test.cpp).
   h.receive(ethernet_frame(kMac, kPeerMac, wire::EtherType::Ipv6, ping_to_us()));
   h.receive(ethernet_frame(kMac, kPeerMac, wire::EtherType::Vlan, ping_to_us()));
   EXPECT_TRUE(h.take().empty());

@@ -168,8 +168,8 @@ TEST(StackMemory, SteadyTrafficAllocatesNothing) {
   // Each round: ARP reply, echo reply, 3 fragments of the big reply, UDP echo, our request;
   // each tagged round the same but the UDP echo.
   EXPECT_EQ(sink.frames - frames_before, 100U * (7 + 6));
-  EXPECT_EQ(stack->counters().eth.tx_tagged.value(), 101U * 6);
-  EXPECT_EQ(stack->counters().eth.rx_tagged.value(), 101U * 5);
+  EXPECT_EQ(stack->counters().eth.tx_tagged_frames.value(), 101U * 6);
+  EXPECT_EQ(stack->counters().eth.rx_tagged_frames.value(), 101U * 5);
   EXPECT_TRUE(woken);
 }
 

@@ -76,7 +76,7 @@ TEST(StackVlan, TaggedArpRequestGetsAReplyTaggedWithItsVidAndPcp) {
   ASSERT_EQ(sent.size(), 1U);
   EXPECT_EQ(sent[0].iface, h.eth);
   const auto u = untag(sent[0].bytes);
-  // IEEE 802.1Q-2018 §6.9.1: the reply carries the interface's VID and its own PCP (not the
+  // IEEE 802.1Q-2018 §9.6: the reply carries the interface's VID and its own PCP (not the
   // request's), DEI 0.
   ASSERT_TRUE(u.tags.customer);
   EXPECT_FALSE(u.tags.service);
@@ -90,8 +90,8 @@ TEST(StackVlan, TaggedArpRequestGetsAReplyTaggedWithItsVidAndPcp) {
   EXPECT_EQ(arp->arp.source_protocol_addr, kVlanIp);
   EXPECT_EQ(arp->arp.target_hardware_addr, kPeerMac);
   EXPECT_EQ(arp->eth.dst, kPeerMac);
-  EXPECT_EQ(h.count("eth.rx_tagged"), 1U);
-  EXPECT_EQ(h.count("eth.tx_tagged"), 1U);
+  EXPECT_EQ(h.count("eth.rx_tagged_frames"), 1U);
+  EXPECT_EQ(h.count("eth.tx_tagged_frames"), 1U);
 }
 
 TEST(StackVlan, LinuxCraftedTaggedFramesAreTakenOrDroppedByTheirVlan) {
@@ -209,7 +209,7 @@ TEST(StackVlan, FramesNoInterfaceTakesAreDroppedAndCountedOnce) {
   TwoVlans h;
   const auto before = nonzero_counters(*h.stack);
   const auto frame = to_us(ping(kVlanPeerIp, kVlanIp));
-  // IEEE 802.1Q-2018 §6.9: VID 20 has no interface on this device.
+  // IEEE 802.1Q-2018 §8.6.2 (ingress filtering): VID 20 has no interface on this device.
   h.receive(tag(frame, 20));
   // 802.1ad: an S-tagged frame, and no interface has a service VLAN.
   h.receive(qinq(frame, 100, 10));
