@@ -264,6 +264,11 @@ int main(int argc, char** argv) {
   sw.runner = std::make_unique<drivers::BridgeRunner>(io, *sw.bridge);
   if (sw.host_port) sw.runner->attach_host(*sw.host_port, "host", *sw.stack_runner, InterfaceId{0});
 
+  if (!options->pcap_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(options->pcap_dir, error);
+    if (error) return fail(fmt::format("--pcap-dir: {}: {}", options->pcap_dir, error.message()));
+  }
   for (std::size_t i = 0; i < sw.taps.size(); ++i) {
     drivers::Device* device = sw.taps[i].get();
     if (!options->pcap_dir.empty()) {

@@ -16,7 +16,7 @@
 //   --mac, --gateway          that stack's MAC (default derived from "tapir-switch" and the
 //                             address) and default gateway
 //   --mgmt-vlan VID           the VLAN the management address is on (default 1)
-//   --pcap-dir DIR            capture every TAP port to DIR/<TAPNAME>.pcap
+//   --pcap-dir DIR            capture every TAP port to DIR/<TAPNAME>.pcap (DIR is created)
 //
 // Every bad command line gives one line, "tapir-switch: <what is wrong>", and exit code 2.
 #pragma once

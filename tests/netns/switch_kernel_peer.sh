@@ -31,6 +31,7 @@
 #       tapir-ping --vlan 10 behind tapF talk through the trunks; each tapir TAP meets its
 #       switch port in a 2-port Linux bridge (no VLAN filtering: tags pass untouched)
 #     9 the management address is on VLAN 10 only: A reaches it, C does not
+#     and --pcap-dir: the switch's own capture of the trunk has the frames tagged as sent
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/netns/lib.sh
@@ -437,7 +438,7 @@ if [[ -x $echo_bin && -x $ping_bin ]] && ! grep -aq -- '--vlan is not supported 
 fi
 vlan_ports=(tapA:access=10 tapB:access=10 tapC:access=20 'tapT:trunk=10,20')
 ((have_vlan_hosts)) && vlan_ports+=('tapE:trunk=10,20' 'tapF:trunk=10,20')
-start_switch vlan "${vlan_ports[@]}" -- --ip "$MGMT/24" --mgmt-vlan 10
+start_switch vlan "${vlan_ports[@]}" -- --ip "$MGMT/24" --mgmt-vlan 10 --pcap-dir "$work/switch-pcap"
 attach tapA "$HA"
 attach tapB "$HB"
 attach tapC "$HC"
@@ -597,5 +598,14 @@ take_dump && {
   indent "$dump"
 }
 stop_switch
+# --pcap-dir: the switch's own capture of the trunk has the frames as it wrote them, tagged.
+own=$work/switch-pcap/tapT.pcap
+own10=$(tshark -r "$own" -Y "vlan.id == 10 && ip.src == 10.5.0.1 && icmp.type == 0" 2>/dev/null | wc -l)
+own20=$(tshark -r "$own" -Y "vlan.id == 20 && arp.src.proto_ipv4 == 10.5.0.3" 2>/dev/null | wc -l)
+if ((own10 >= 1 && own20 >= 1)); then
+  ok "--pcap-dir: tapT.pcap has A's echo reply tagged 10 and C's ARP reply tagged 20, as sent"
+else
+  bad "--pcap-dir: in $own A's echo reply/10 $own10, C's ARP reply/20 $own20 (want >= 1 each)"
+fi
 echo "switch_kernel_peer: $checks checks, $failures failed, $((SECONDS - started)) s"
 ((failures == 0))
