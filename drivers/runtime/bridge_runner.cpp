@@ -239,6 +239,9 @@ void BridgeRunner::fail(Port& port, const std::error_code& error) {
   if (port.failed) return;
   port.failed = true;
   counters_.device_failed.inc();
+  // Its learnt entries go with it: frames for those addresses are flooded again, not sent
+  // to a port that is gone.
+  bridge_.flush_port(port.id);
   log_->error("bridge port {} ({}): device failed: {}; no longer reading it", port.id, port.name,
               error.message());
   release(port);

@@ -27,7 +27,8 @@
 // interface is moved to another network namespace (`ip link set tapA netns HA`), and the
 // runner makes no calls by interface name. Per frame it neither allocates nor formats a log
 // line. A device whose receive() fails (the interface was deleted) is logged once (logger
-// "drv") and no longer read; frames sent to it are counted as failed.
+// "drv") and no longer read, and its learnt FDB entries are flushed; frames still sent to it
+// (flooded) are counted as failed.
 #pragma once
 
 #include <chrono>
