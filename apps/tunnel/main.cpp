@@ -32,13 +32,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <sys/socket.h>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include "apps/tunnel/tunnel_options.hpp"
+#include "apps/tunnel/udp_batch.hpp"
 #include "apps/tunnel/vxlan_tunnel.hpp"
 #include "drivers/pcap/pcap_device.hpp"
 #include "drivers/runtime/asio.hpp"
@@ -62,6 +64,10 @@ constexpr std::string_view kProgram = "tapir-tunnel";
 constexpr std::size_t kBatch = 64;
 // How often the TAP's MTU is read again (after `ip link set tap0 mtu N`).
 constexpr std::chrono::seconds kMtuRefresh{1};
+// Datagrams per recvmmsg(2).
+constexpr std::size_t kUdpSlots = 32;
+// The socket buffers asked for: room for bursts of a few thousand frames.
+constexpr int kSocketBuffer = 4 << 20;
 // One UDP payload: the largest an IPv4 datagram holds, and one byte to spare.
 constexpr std::size_t kRxBufferSize = tunnel::VxlanTunnel::max_datagram_len + 1;
 
@@ -83,7 +89,7 @@ class TunnelLoop {
         tap_descriptor_(io, tap.native_handle()),
         mtu_timer_(io),
         signals_(io, SIGINT, SIGTERM, SIGUSR1),
-        rx_buffer_(kRxBufferSize),
+        batch_(kUdpSlots, kRxBufferSize),
         from_tap_(*this),
         log_(drivers::logger("tunnel")) {}
 
@@ -195,30 +201,42 @@ class TunnelLoop {
                                });
   }
 
-  // The socket is readable: receive until it would block, at most kBatch datagrams.
+  // The socket is readable: receive until it would block, at most kBatch datagrams, with
+  // recvmmsg in batches of kUdpSlots.
   void on_udp() {
     udp_watching_ = false;
     if (stopped_) return;
-    std::size_t n = 0;
-    for (; n < kBatch; ++n) {
-      udp::endpoint from;
-      boost::system::error_code ec;
-      const std::size_t len = socket_.receive_from(
-          boost::asio::buffer(rx_buffer_.data(), rx_buffer_.size()), from, 0, ec);
-      if (ec == boost::asio::error::would_block) break;
-      if (ec) {
+    std::size_t total = 0;
+    auto& c = tunnel_.counters();
+    while (total < kBatch) {
+      std::error_code error;
+      const std::size_t n = batch_.receive(socket_.native_handle(), error);
+      if (error) {
         // E.g. ECONNREFUSED for an ICMP error about an earlier datagram; the socket goes on.
-        tunnel_.counters().rx_errors.inc();
-        continue;
+        c.rx_errors.inc();
+        if (c.rx_errors.value() == 1) log_->warn("receive: {}", error.message());
+        break;
       }
-      const Ipv4Address source(from.address().is_v4() ? from.address().to_v4().to_uint() : 0U);
-      auto frame = tunnel_.decapsulate(Bytes(rx_buffer_).first(len), source);
-      if (!frame) continue;  // counted
-      trace("udp>tap", *frame);
-      // A TAP that is down or full drops and counts the frame itself (dev.*).
-      (void)device_.transmit(*frame, now());
+      for (std::size_t i = 0; i < n; ++i) {
+        if (auto drops = batch_.drops(i)) {
+          // The kernel's running count of datagrams the full queue dropped (mod 2^32).
+          c.rx_dropped_full.inc(static_cast<std::uint32_t>(*drops - kernel_drops_));
+          kernel_drops_ = *drops;
+        }
+        if (batch_.truncated(i)) {
+          c.rx_too_large.inc();
+          continue;
+        }
+        auto frame = tunnel_.decapsulate(batch_.datagram(i), batch_.source(i));
+        if (!frame) continue;  // counted
+        trace("udp>tap", *frame);
+        // A TAP that is down or full drops and counts the frame itself (dev.*).
+        (void)device_.transmit(*frame, now());
+      }
+      total += n;
+      if (n < kUdpSlots) break;  // drained
     }
-    watch_udp(n >= kBatch);
+    watch_udp(total >= kBatch);
   }
 
   void watch_udp(bool more) {
@@ -282,7 +300,8 @@ class TunnelLoop {
   boost::asio::posix::stream_descriptor tap_descriptor_;
   boost::asio::steady_timer mtu_timer_;
   boost::asio::signal_set signals_;
-  std::vector<std::byte> rx_buffer_;  // one datagram, allocated once
+  tunnel::UdpReceiveBatch batch_;   // kUdpSlots datagrams, allocated once
+  std::uint32_t kernel_drops_ = 0;  // the socket's drop count last reported (SO_RXQ_OVFL)
   FromTap from_tap_;
   std::shared_ptr<spdlog::logger> log_;
   wire::DescribeBuffer line_;  // trace lines, reused
@@ -291,6 +310,16 @@ class TunnelLoop {
   bool stopped_ = false;
   int exit_code_ = 0;
 };
+
+// Asks for kSocketBuffer bytes each way: SO_RCVBUF/SO_SNDBUF are capped by net.core.rmem_max
+// and wmem_max, so as root (CAP_NET_ADMIN) the FORCE forms go past the cap. Best effort.
+void set_buffer_sizes(int fd) {
+  const int size = kSocketBuffer;
+  for (auto [plain, force] :
+       {std::pair{SO_RCVBUF, SO_RCVBUFFORCE}, std::pair{SO_SNDBUF, SO_SNDBUFFORCE}})
+    if (::setsockopt(fd, SOL_SOCKET, force, &size, sizeof size) != 0)
+      (void)::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size);
+}
 
 udp::endpoint to_asio(const Ipv4Endpoint& e) {
   return {boost::asio::ip::address_v4(e.address.value()), e.port};
@@ -332,6 +361,9 @@ int main(int argc, char** argv) {
   // RFC 7348 §4.3: VTEPs MUST NOT fragment VXLAN packets: the DF bit, and EMSGSIZE instead.
   if (socket.set_option(MtuDiscover(IP_PMTUDISC_DO), ec); ec)
     return fail(fmt::format("cannot set IP_MTU_DISCOVER: {}", ec.message()));
+  set_buffer_sizes(socket.native_handle());
+  if (!tunnel::UdpReceiveBatch::enable_drop_count(socket.native_handle()))
+    spdlog::warn("{}: no SO_RXQ_OVFL: tunnel.rx_dropped_full will stay 0", kProgram);
   if (socket.bind(to_asio(options->local), ec); ec)
     return fail(
         fmt::format("--local {}: cannot bind: {}", to_string(options->local), ec.message()));

@@ -40,6 +40,7 @@ struct TunnelCounters {
   Counter rx_wrong_vni;         // a VNI other than ours
   Counter rx_too_small;         // the inner frame is shorter than an Ethernet header
   Counter rx_too_large;         // the inner frame is longer than max_frame_len
+  Counter rx_dropped_full;      // the socket's receive queue was full: the kernel dropped them
   Counter rx_errors;            // the UDP receive failed
 
   template <class F>
@@ -57,6 +58,7 @@ struct TunnelCounters {
     f("tunnel.rx_wrong_vni", rx_wrong_vni);
     f("tunnel.rx_too_small", rx_too_small);
     f("tunnel.rx_too_large", rx_too_large);
+    f("tunnel.rx_dropped_full", rx_dropped_full);
     f("tunnel.rx_errors", rx_errors);
   }
 };

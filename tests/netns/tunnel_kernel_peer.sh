@@ -244,6 +244,50 @@ else
   bad "SIGUSR1 printed no counters after the crafted datagrams"
 fi
 
+# A full socket: with tapir-tunnel stopped (SIGSTOP), 30000 datagrams (VNI 7, so none is for
+# the TAP) overflow its receive queue; after SIGCONT every one is either counted as a wrong VNI
+# or as dropped by the kernel (SO_RXQ_OVFL), which agrees with the kernel's own UdpRcvbufErrors.
+# The kernel reports its drop count with the next datagram queued after a drop, so 10 more
+# follow once the queue is drained.
+counters "$tunnel_app" "$work/tunT.log" || bad "SIGUSR1 printed no counters before the flood"
+vni_before=$(counter tunnel.rx_wrong_vni)
+full_before=$(counter tunnel.rx_dropped_full)
+kernel_before=$(ip netns exec "$nsT" nstat -az UdpRcvbufErrors | awk '$1 == "UdpRcvbufErrors" { print $2 }')
+kill -STOP "$tunnel_app"
+flood=30000
+ip netns exec "$nsL" timeout 20 /usr/bin/python3 - "$flood" <<'EOF2' || bad "the flood could not be sent"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.9.0.2", 0))
+datagram = bytes.fromhex("0800000000000700") + bytes(50)  # VNI 7, a 50-byte inner frame
+for _ in range(int(sys.argv[1])):
+    s.sendto(datagram, ("10.9.0.1", 4789))
+EOF2
+kill -CONT "$tunnel_app"
+sleep 1
+ip netns exec "$nsL" timeout 20 /usr/bin/python3 - <<'EOF2' || bad "the 10 more could not be sent"
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.9.0.2", 0))
+for _ in range(10):
+    s.sendto(bytes.fromhex("0800000000000700") + bytes(50), ("10.9.0.1", 4789))
+EOF2
+flood=$((flood + 10))
+sleep 0.3
+kernel_after=$(ip netns exec "$nsT" nstat -az UdpRcvbufErrors | awk '$1 == "UdpRcvbufErrors" { print $2 }')
+if counters "$tunnel_app" "$work/tunT.log"; then
+  vni=$(($(counter tunnel.rx_wrong_vni) - vni_before))
+  full=$(($(counter tunnel.rx_dropped_full) - full_before))
+  kernel=$((kernel_after - kernel_before))
+  if ((full > 0 && full == kernel && vni + full == flood)); then
+    ok "a full socket: of $flood datagrams $vni counted as rx_wrong_vni, $full as rx_dropped_full (the kernel's UdpRcvbufErrors: +$kernel)"
+  else
+    bad "a full socket: of $flood datagrams rx_wrong_vni +$vni, rx_dropped_full +$full, UdpRcvbufErrors +$kernel"
+  fi
+else
+  bad "SIGUSR1 printed no counters after the flood"
+fi
+
 # A clean stop: SIGTERM ends tapir-tunnel with status 0 and its counters logged.
 kill -TERM "$tunnel_app"
 status=0
@@ -277,7 +321,7 @@ if ((from_tapir > 100 && from_linux > 100 && tapir_bad == 0)); then
 else
   bad "tshark on veth1: $from_tapir VNI 42 from tapir-tunnel ($tapir_bad not flags 0x08, zero reserved, 4789 -> 4789), $from_linux from vx0"
 fi
-wrong_seen=$(fields "vxlan.vni == 7")
+wrong_seen=$(fields "vxlan.vni == 7 && udp.srcport == 40000")
 if [[ $wrong_seen == 3 ]]; then
   ok "tshark on veth1: the 3 wrong-VNI datagrams were on the wire (vxlan.vni == 7)"
 else
@@ -333,6 +377,10 @@ if ((bench)); then
   ip -n "$ns1" addr add 192.168.78.1/24 dev tap0
   sleep 1.5
   transfer "bench: TCP 200 MiB through two tapir-tunnels" "$ns1" "$ns2" 192.168.78.2 5004 "$work/200MiB.bin"
+  for ns in "$ns1" "$ns2"; do
+    echo "bench: $ns: $(ip netns exec "$ns" nstat -az UdpRcvbufErrors UdpSndbufErrors TcpRetransSegs 2>/dev/null |
+      awk 'NR > 1 { printf "%s %s  ", $1, $2 }')"
+  done
   stop_bg "$tunnel_pid"
   ns3=$(netns_unique tunV1)
   ns4=$(netns_unique tunV2)
@@ -347,6 +395,11 @@ if ((bench)); then
   ip -n "$ns4" link set vx0 mtu 1450 up
   ping_ok "bench: ping through two Linux vxlan devices" "$ns3" 192.168.79.2
   transfer "bench: TCP 200 MiB through two Linux vxlan devices" "$ns3" "$ns4" 192.168.79.2 5005 "$work/200MiB.bin"
+  # The same with every offload off on both sides, so each frame is one wire frame, as through
+  # a TAP.
+  netdev_offload_off "$ns3" veth0 vx0 || fatal "offloads in $ns3"
+  netdev_offload_off "$ns4" veth1 vx0 || fatal "offloads in $ns4"
+  transfer "bench: TCP 200 MiB through two Linux vxlan devices, offloads off" "$ns3" "$ns4" 192.168.79.2 5006 "$work/200MiB.bin"
 fi
 
 echo "tunnel_kernel_peer: $checks checks, $failures failed"
