@@ -12,13 +12,14 @@
 // one thread, one io_context, readiness of the TAP's descriptor and of the UDP socket. Each
 // wake-up reads what is ready, at most kBatch frames or datagrams, then waits again (or, with
 // more left, posts itself behind the other side's work). A frame from the TAP goes out with one
-// gather send (header, frame): no copy in user space. A datagram is received into one buffer
-// and its inner frame written to the TAP from there.
+// gather send (header, frame): no copy in user space. Datagrams arrive by recvmmsg(2), 32 at a
+// time, into buffers allocated once, and each inner frame is written to the TAP from there.
 //
-// The UDP socket is bound to --local and sends with the Don't Fragment bit (IP_PMTUDISC_DO):
-// RFC 7348 §4.3 says VTEPs MUST NOT fragment VXLAN packets, so a frame too large for the
-// underlay is refused by the kernel (EMSGSIZE) and counted in tunnel.tx_too_large. Every
-// datagram leaves from --local's port: the RFC's per-flow source port (§5) is left alone.
+// The UDP socket is bound to --local and sends a zero UDP checksum (RFC 7348 §5: SHOULD) with
+// the Don't Fragment bit (IP_PMTUDISC_DO): RFC 7348 §4.3 says VTEPs MUST NOT fragment VXLAN
+// packets, so a frame too large for the underlay is refused by the kernel (EMSGSIZE) and
+// counted in tunnel.tx_too_large. Every datagram leaves from --local's port: the RFC's per-flow
+// source port (§5) is left alone (docs/tunnel.md).
 //
 // Signals: SIGINT and SIGTERM stop (the non-zero counters are logged at exit); SIGUSR1 prints
 // every counter, tunnel.* then the TAP's dev.*, as `name value` lines on stderr.
@@ -361,6 +362,12 @@ int main(int argc, char** argv) {
   // RFC 7348 §4.3: VTEPs MUST NOT fragment VXLAN packets: the DF bit, and EMSGSIZE instead.
   if (socket.set_option(MtuDiscover(IP_PMTUDISC_DO), ec); ec)
     return fail(fmt::format("cannot set IP_MTU_DISCOVER: {}", ec.message()));
+  // RFC 7348 §5: the UDP checksum SHOULD be transmitted as zero (as Linux's vxlan devices do
+  // unless `udpcsum`); the inner frame carries its own checksums. Received datagrams with or
+  // without one are accepted (the kernel checks a non-zero one).
+  const int no_check = 1;
+  if (::setsockopt(socket.native_handle(), SOL_SOCKET, SO_NO_CHECK, &no_check, sizeof no_check))
+    spdlog::warn("{}: SO_NO_CHECK refused: datagrams carry a UDP checksum", kProgram);
   set_buffer_sizes(socket.native_handle());
   if (!tunnel::UdpReceiveBatch::enable_drop_count(socket.native_handle()))
     spdlog::warn("{}: no SO_RXQ_OVFL: tunnel.rx_dropped_full will stay 0", kProgram);
@@ -385,12 +392,14 @@ int main(int argc, char** argv) {
       {.vni = options->vni,
        .remote = options->remote.address,
        .check_source = options->check_source,
+       .carry_vlan = options->carry_vlan,
        .max_frame_len = tunnel::VxlanTunnel::max_frame_len_for((*tap)->mtu())});
   TunnelLoop loop(io, **tap, *device, socket, core, to_asio(options->remote), epoch);
   loop.start();
   spdlog::info("{}: {} (MTU {}) <-> VXLAN VNI {} from {} to {}{}", kProgram, (*tap)->name(),
                (*tap)->mtu(), options->vni, to_string(options->local), to_string(options->remote),
                options->check_source ? "" : " (any source)");
+  if (options->carry_vlan) spdlog::info("{}: tagged frames are carried", kProgram);
   io.run();
   if (spdlog::default_logger()->should_log(spdlog::level::info))
     loop.for_each_counter([](std::string_view name, const Counter& c) {

@@ -77,6 +77,8 @@ void add_tunnel_options(CLI::App& app, RawTunnelOptions& raw) {
       ->type_name("N");
   app.add_flag("--any-source", raw.any_source,
                "accept datagrams from any address (default: only from --remote's)");
+  app.add_flag("--inner-vlan", raw.inner_vlan,
+               "carry 802.1Q/802.1ad-tagged frames (default: dropped, RFC 7348 section 6.1)");
   app.add_option("--pcap", raw.pcap, "capture the TAP side, both directions, to FILE")
       ->type_name("FILE");
   app.add_option("--log-level", raw.log_level, "trace|debug|info|warn|error (default info)")
@@ -115,6 +117,7 @@ tl::expected<TunnelOptions, std::string> finish(const RawTunnelOptions& raw) {
     out.vni = static_cast<std::uint32_t>(*vni);
   }
   out.check_source = !raw.any_source;
+  out.carry_vlan = raw.inner_vlan;
   out.pcap = raw.pcap;
 
   if (!raw.log_level.empty()) {

@@ -5,6 +5,7 @@
 //   --remote IP[:PORT]     the peer VTEP (a unicast address; PORT default 4789)
 //   --vni N                the VXLAN network identifier, 0..16777215 (default 1)
 //   --any-source           accept datagrams from any address, not only --remote's
+//   --inner-vlan           carry 802.1Q/802.1ad-tagged frames (RFC 7348 §6.1: off by default)
 //   --pcap FILE            capture the TAP side (both directions) to FILE
 //   --log-level LEVEL      trace|debug|info|warn|error (default info)
 //
@@ -33,6 +34,7 @@ struct RawTunnelOptions {
   std::string remote;
   std::string vni;
   bool any_source = false;
+  bool inner_vlan = false;
   std::string pcap;
   std::string log_level;
 };
@@ -45,6 +47,7 @@ struct TunnelOptions {
   Ipv4Endpoint remote;
   std::uint32_t vni = kDefaultVni;
   bool check_source = true;
+  bool carry_vlan = false;
   std::string pcap;  // empty: no capture
   spdlog::level::level_enum log_level = spdlog::level::info;
 };

@@ -2,7 +2,18 @@
 
 #include <algorithm>
 
+#include "stack/wire/ethernet.hpp"
+
 namespace tapir::tunnel {
+namespace {
+
+// The frame (at least an Ethernet header) carries an IEEE 802.1Q or 802.1ad tag.
+bool tagged(Bytes frame) {
+  const auto type = static_cast<wire::EtherType>(load_be16(frame, 12));
+  return type == wire::EtherType::Vlan || type == wire::EtherType::QinQ;
+}
+
+}  // namespace
 
 std::string_view to_string(Drop drop) {
   switch (drop) {
@@ -16,6 +27,8 @@ std::string_view to_string(Drop drop) {
       return "bad header";
     case Drop::wrong_vni:
       return "wrong VNI";
+    case Drop::inner_vlan:
+      return "inner VLAN tag";
   }
   return "unknown";
 }
@@ -43,6 +56,11 @@ tl::expected<void, Drop> VxlanTunnel::write_header(Bytes frame, BytesMut header)
   if (frame.size() > config_.max_frame_len) {
     counters_.tx_too_large.inc();
     return tl::unexpected(Drop::too_large);
+  }
+  // RFC 7348 §6.1: a VTEP SHOULD NOT include an inner VLAN tag unless configured otherwise.
+  if (!config_.carry_vlan && tagged(frame)) {
+    counters_.tx_inner_vlan.inc();
+    return tl::unexpected(Drop::inner_vlan);
   }
   // RFC 7348 §5: flags 0x08 (the I flag), the reserved fields zero, our VNI.
   repr_.emit(wire::VxlanViewMut(header.first(header_len)));
@@ -88,6 +106,12 @@ tl::expected<Bytes, Drop> VxlanTunnel::decapsulate(Bytes datagram, Ipv4Address s
   if (inner.size() > config_.max_frame_len) {
     counters_.rx_too_large.inc();
     return tl::unexpected(Drop::too_large);
+  }
+  // RFC 7348 §6.1: decapsulated frames with an inner VLAN tag SHOULD be discarded unless
+  // configured otherwise.
+  if (!config_.carry_vlan && tagged(inner)) {
+    counters_.rx_inner_vlan.inc();
+    return tl::unexpected(Drop::inner_vlan);
   }
   counters_.rx_frames.inc();
   counters_.rx_bytes.inc(inner.size());

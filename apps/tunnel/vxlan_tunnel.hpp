@@ -32,6 +32,7 @@ struct TunnelCounters {
   Counter tx_frames, tx_bytes;  // frames encapsulated for the socket (bytes: inner frames)
   Counter tx_too_small;         // shorter than an Ethernet header
   Counter tx_too_large;         // longer than max_frame_len, or the socket said EMSGSIZE
+  Counter tx_inner_vlan;        // 802.1Q/802.1ad-tagged, and carry_vlan is off (RFC 7348 §6.1)
   Counter tx_dropped_full;      // of tx_frames: the socket could not take it now (EAGAIN, ENOBUFS)
   Counter tx_errors;            // of tx_frames: the send failed otherwise
   Counter rx_frames, rx_bytes;  // inner frames handed to the TAP (which counts its own drops)
@@ -40,6 +41,7 @@ struct TunnelCounters {
   Counter rx_wrong_vni;         // a VNI other than ours
   Counter rx_too_small;         // the inner frame is shorter than an Ethernet header
   Counter rx_too_large;         // the inner frame is longer than max_frame_len
+  Counter rx_inner_vlan;        // the inner frame is tagged, and carry_vlan is off (§6.1)
   Counter rx_dropped_full;      // the socket's receive queue was full: the kernel dropped them
   Counter rx_errors;            // the UDP receive failed
 
@@ -49,6 +51,7 @@ struct TunnelCounters {
     f("tunnel.tx_bytes", tx_bytes);
     f("tunnel.tx_too_small", tx_too_small);
     f("tunnel.tx_too_large", tx_too_large);
+    f("tunnel.tx_inner_vlan", tx_inner_vlan);
     f("tunnel.tx_dropped_full", tx_dropped_full);
     f("tunnel.tx_errors", tx_errors);
     f("tunnel.rx_frames", rx_frames);
@@ -58,6 +61,7 @@ struct TunnelCounters {
     f("tunnel.rx_wrong_vni", rx_wrong_vni);
     f("tunnel.rx_too_small", rx_too_small);
     f("tunnel.rx_too_large", rx_too_large);
+    f("tunnel.rx_inner_vlan", rx_inner_vlan);
     f("tunnel.rx_dropped_full", rx_dropped_full);
     f("tunnel.rx_errors", rx_errors);
   }
@@ -70,6 +74,7 @@ enum class Drop : std::uint8_t {
   wrong_source,  // rx_wrong_source
   bad_header,    // rx_bad_header
   wrong_vni,     // rx_wrong_vni
+  inner_vlan,    // tx_inner_vlan / rx_inner_vlan
 };
 std::string_view to_string(Drop drop);
 
@@ -79,6 +84,10 @@ struct TunnelConfig {
   // Accept datagrams only from `remote` (its address; any source port, since a Linux vxlan
   // device picks the source port per flow).
   bool check_source = true;
+  // RFC 7348 §6.1: frames with an inner VLAN tag SHOULD be discarded after decapsulation and
+  // SHOULD NOT be sent "unless configured otherwise": true is otherwise (802.1Q and 802.1ad
+  // tags carried both ways).
+  bool carry_vlan = false;
   // The longest Ethernet frame carried either way: the TAP's MTU, its Ethernet header and one
   // 802.1Q tag (max_frame_len_for()).
   std::size_t max_frame_len = 1500 + 14 + 4;

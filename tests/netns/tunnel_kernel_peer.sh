@@ -194,13 +194,13 @@ transfer "TCP 10 MiB L -> T" "$nsL" "$nsT" 192.168.77.1 5002 "$work/10MiB.bin"
 # Bad datagrams from L, crafted with scapy; each kind is dropped and counted once per datagram.
 counters "$tunnel_app" "$work/tunT.log" || fatal "SIGUSR1 printed no counters: $(tail -5 "$work/tunT.log")"
 declare -A before
-for c in rx_wrong_vni rx_bad_header rx_wrong_source rx_too_small rx_too_large rx_frames; do
+for c in rx_wrong_vni rx_bad_header rx_wrong_source rx_too_small rx_too_large rx_inner_vlan rx_frames; do
   before[$c]=$(counter "tunnel.$c")
 done
 dev_tx_before=$(counter dev.tx_frames)
 ip -n "$nsL" addr add 10.9.0.3/24 dev veth1
 if ! ip netns exec "$nsL" timeout 20 /usr/bin/python3 - <<'EOF' >"$work/scapy.out" 2>&1; then
-from scapy.all import conf, fragment, send, Ether, IP, UDP, ICMP, Raw
+from scapy.all import conf, fragment, send, Dot1Q, Ether, IP, UDP, ICMP, Raw
 from scapy.layers.vxlan import VXLAN
 from scapy.supersocket import L3RawSocket
 conf.L3socket = L3RawSocket  # the kernel routes and resolves; spoofed sources are allowed
@@ -215,6 +215,8 @@ send(udp() / Raw(bytes.fromhex("0000000000002a00")) / inner, count=2)
 # not from --remote; an inner frame shorter than an Ethernet header
 send(udp("10.9.0.3") / VXLAN(vni=42) / inner, count=4)
 send(udp() / VXLAN(vni=42) / Raw(b"\x00" * 10), count=1)
+# RFC 7348 §6.1: an inner VLAN tag (802.1Q, VID 10), discarded unless configured otherwise
+send(udp() / VXLAN(vni=42) / Ether(src="02:00:00:00:00:aa", dst="ff:ff:ff:ff:ff:ff", type=0x8100) / Dot1Q(vlan=10) / IP(src="192.168.77.9", dst="192.168.77.1") / ICMP(), count=2)
 # inner > 1450 + 18: the outer datagram is above veth1's MTU, so it goes in IPv4 fragments
 for _ in range(5):
     send(fragment(udp() / VXLAN(vni=42) / inner / Raw(b"\x00" * 1450), fragsize=1400))
@@ -224,7 +226,7 @@ EOF
 fi
 sleep 0.5
 if counters "$tunnel_app" "$work/tunT.log"; then
-  for spec in rx_wrong_vni:3 rx_bad_header:2 rx_wrong_source:4 rx_too_small:1 rx_too_large:5 rx_frames:0; do
+  for spec in rx_wrong_vni:3 rx_bad_header:2 rx_wrong_source:4 rx_too_small:1 rx_too_large:5 rx_inner_vlan:2 rx_frames:0; do
     name=${spec%%:*}
     want=${spec##*:}
     got=$(($(counter "tunnel.$name") - before[$name]))
@@ -315,11 +317,11 @@ fields() {
 }
 from_tapir=$(fields "ip.src == 10.9.0.1 && vxlan.vni == 42")
 from_linux=$(fields "ip.src == 10.9.0.2 && vxlan.vni == 42")
-tapir_bad=$(fields "ip.src == 10.9.0.1 && !(vxlan[0:4] == 08:00:00:00 && vxlan.vni == 42 && vxlan[7] == 00 && udp.srcport == 4789 && udp.dstport == 4789)")
+tapir_bad=$(fields "ip.src == 10.9.0.1 && !(vxlan[0:4] == 08:00:00:00 && vxlan.vni == 42 && vxlan[7] == 00 && udp.srcport == 4789 && udp.dstport == 4789 && udp.checksum == 0)")
 if ((from_tapir > 100 && from_linux > 100 && tapir_bad == 0)); then
-  ok "tshark on veth1: VXLAN VNI 42 both ways ($from_tapir datagrams from tapir-tunnel, all with flags 0x08, reserved fields 0 and port 4789 -> 4789; $from_linux from vx0)"
+  ok "tshark on veth1: VXLAN VNI 42 both ways ($from_tapir datagrams from tapir-tunnel, all with flags 0x08, reserved fields 0, port 4789 -> 4789 and a zero UDP checksum (RFC 7348 §5); $from_linux from vx0)"
 else
-  bad "tshark on veth1: $from_tapir VNI 42 from tapir-tunnel ($tapir_bad not flags 0x08, zero reserved, 4789 -> 4789), $from_linux from vx0"
+  bad "tshark on veth1: $from_tapir VNI 42 from tapir-tunnel ($tapir_bad not flags 0x08, zero reserved, 4789 -> 4789, UDP checksum 0), $from_linux from vx0"
 fi
 wrong_seen=$(fields "vxlan.vni == 7 && udp.srcport == 40000")
 if [[ $wrong_seen == 3 ]]; then

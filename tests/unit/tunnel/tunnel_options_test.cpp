@@ -58,20 +58,23 @@ TEST(TunnelOptions, MinimalCommandLineGetsDefaults) {
   EXPECT_EQ(o.options->remote, (Ipv4Endpoint{Ipv4Address(10, 9, 0, 2), 4789}));
   EXPECT_EQ(o.options->vni, TunnelOptions::kDefaultVni);
   EXPECT_TRUE(o.options->check_source);
+  EXPECT_FALSE(o.options->carry_vlan);  // RFC 7348 §6.1
   EXPECT_EQ(o.options->pcap, "");
   EXPECT_EQ(o.options->log_level, spdlog::level::info);
   EXPECT_EQ(o.err, "");
 }
 
 TEST(TunnelOptions, EveryOptionIsRead) {
-  auto o = run({"--tap", "vx-tap", "--local", "0.0.0.0:8472", "--remote", "192.0.2.7:4790", "--vni",
-                "16777215", "--any-source", "--pcap", "t.pcap", "--log-level", "trace"});
+  auto o =
+      run({"--tap", "vx-tap", "--local", "0.0.0.0:8472", "--remote", "192.0.2.7:4790", "--vni",
+           "16777215", "--any-source", "--inner-vlan", "--pcap", "t.pcap", "--log-level", "trace"});
   ASSERT_TRUE(o.options) << o.err;
   EXPECT_EQ(o.options->tap, "vx-tap");
   EXPECT_EQ(o.options->local, (Ipv4Endpoint{Ipv4Address::any(), 8472}));
   EXPECT_EQ(o.options->remote, (Ipv4Endpoint{Ipv4Address(192, 0, 2, 7), 4790}));
   EXPECT_EQ(o.options->vni, 16777215U);
   EXPECT_FALSE(o.options->check_source);
+  EXPECT_TRUE(o.options->carry_vlan);
   EXPECT_EQ(o.options->pcap, "t.pcap");
   EXPECT_EQ(o.options->log_level, spdlog::level::trace);
 }
@@ -88,8 +91,8 @@ TEST(TunnelOptions, HelpExitsZero) {
   auto o = run({"--help"});
   EXPECT_FALSE(o.options);
   EXPECT_EQ(o.exit_code, 0);
-  for (const char* option :
-       {"--tap", "--local", "--remote", "--vni", "--any-source", "--pcap", "--log-level"})
+  for (const char* option : {"--tap", "--local", "--remote", "--vni", "--any-source",
+                             "--inner-vlan", "--pcap", "--log-level"})
     EXPECT_NE(o.out.find(option), std::string::npos) << option;
 }
 

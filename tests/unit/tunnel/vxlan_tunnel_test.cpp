@@ -17,6 +17,7 @@
 namespace tapir::tunnel {
 namespace {
 
+using test::concat;
 using test::from_hex;
 using test::poisoned;
 using test::to_hex;
@@ -217,6 +218,46 @@ TEST(VxlanTunnel, DropsAnInnerFrameLongerThanTheTapCarries) {
   EXPECT_EQ(tunnel.counters().rx_frames.value(), 2U);
 }
 
+// The captured frame with an IEEE 802.1Q tag (VID 10) after the source address, or an
+// 802.1ad service tag.
+std::vector<std::byte> tagged_inner(std::string_view tpid) {
+  auto inner = from_hex(kLinuxInnerHex);
+  auto tag = from_hex(std::string(tpid) + "000a");
+  inner.insert(inner.begin() + 12, tag.begin(), tag.end());
+  return inner;
+}
+
+// RFC 7348 §6.1: "Decapsulated VXLAN frames with the inner VLAN tag SHOULD be discarded unless
+// configured otherwise"; on encapsulation a VTEP "SHOULD NOT include an inner VLAN tag".
+TEST(VxlanTunnel, DropsInnerVlanTagsUnlessConfigured) {
+  VxlanTunnel tunnel(config42());
+  for (std::string_view tpid : {"8100", "88a8"}) {
+    const auto inner = tagged_inner(tpid);
+    auto datagram = concat(from_hex(kLinuxHeaderHex), inner);
+    auto r = tunnel.decapsulate(datagram, kRemote);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), Drop::inner_vlan);
+    auto header = poisoned(VxlanTunnel::header_len);
+    auto w = tunnel.write_header(inner, header);
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error(), Drop::inner_vlan);
+  }
+  EXPECT_EQ(tunnel.counters().rx_inner_vlan.value(), 2U);
+  EXPECT_EQ(tunnel.counters().tx_inner_vlan.value(), 2U);
+  EXPECT_EQ(tunnel.counters().rx_frames.value() + tunnel.counters().tx_frames.value(), 0U);
+
+  auto config = config42();
+  config.carry_vlan = true;  // "configured otherwise"
+  VxlanTunnel carrying(config);
+  const auto inner = tagged_inner("8100");
+  auto datagram = concat(from_hex(kLinuxHeaderHex), inner);
+  EXPECT_TRUE(carrying.decapsulate(datagram, kRemote));
+  auto header = poisoned(VxlanTunnel::header_len);
+  EXPECT_TRUE(carrying.write_header(inner, header));
+  EXPECT_EQ(carrying.counters().rx_inner_vlan.value() + carrying.counters().tx_inner_vlan.value(),
+            0U);
+}
+
 // Every rejection path of one tunnel, each counted in its own counter and nowhere else.
 TEST(VxlanTunnel, EachDropHasItsOwnCounter) {
   VxlanTunnel tunnel(config42());
@@ -227,6 +268,7 @@ TEST(VxlanTunnel, EachDropHasItsOwnCounter) {
   vni7[6] = std::byte{7};
   auto big = good;
   big.resize(8 + 2000);
+  auto tagged = concat(from_hex(kLinuxHeaderHex), tagged_inner("8100"));
   auto small_frame = poisoned(VxlanTunnel::headroom + 10);
   auto big_frame = poisoned(VxlanTunnel::headroom + 2000);
 
@@ -236,6 +278,9 @@ TEST(VxlanTunnel, EachDropHasItsOwnCounter) {
   (void)tunnel.decapsulate(vni7, kRemote);
   (void)tunnel.decapsulate(Bytes(good).first(8 + 5), kRemote);
   (void)tunnel.decapsulate(big, kRemote);
+  (void)tunnel.decapsulate(tagged, kRemote);
+  auto header = poisoned(VxlanTunnel::header_len);
+  (void)tunnel.write_header(Bytes(tagged).subspan(8), header);
   (void)tunnel.encapsulate(small_frame, 10);
   (void)tunnel.encapsulate(big_frame, 2000);
 
@@ -243,10 +288,11 @@ TEST(VxlanTunnel, EachDropHasItsOwnCounter) {
   tunnel.counters().for_each_counter([&](std::string_view name, const Counter& c) {
     if (c.value() != 0) nonzero.push_back(std::string(name) + "=" + std::to_string(c.value()));
   });
-  EXPECT_EQ(nonzero, (std::vector<std::string>{"tunnel.tx_too_small=1", "tunnel.tx_too_large=1",
-                                               "tunnel.rx_wrong_source=1", "tunnel.rx_bad_header=2",
-                                               "tunnel.rx_wrong_vni=1", "tunnel.rx_too_small=1",
-                                               "tunnel.rx_too_large=1"}));
+  EXPECT_EQ(nonzero,
+            (std::vector<std::string>{
+                "tunnel.tx_too_small=1", "tunnel.tx_too_large=1", "tunnel.tx_inner_vlan=1",
+                "tunnel.rx_wrong_source=1", "tunnel.rx_bad_header=2", "tunnel.rx_wrong_vni=1",
+                "tunnel.rx_too_small=1", "tunnel.rx_too_large=1", "tunnel.rx_inner_vlan=1"}));
 }
 
 TEST(VxlanTunnel, CounterNamesFollowTheHouseRule) {
@@ -256,7 +302,7 @@ TEST(VxlanTunnel, CounterNamesFollowTheHouseRule) {
     EXPECT_TRUE(name.starts_with("tunnel.tx_") || name.starts_with("tunnel.rx_")) << name;
     names.insert(std::string(name));
   });
-  EXPECT_EQ(names.size(), 15U);  // no name twice
+  EXPECT_EQ(names.size(), 17U);  // no name twice
 }
 
 // RFC 7348 §4.3: 50 bytes of overhead (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14), so
