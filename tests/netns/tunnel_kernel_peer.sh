@@ -379,9 +379,12 @@ if ((bench)); then
   ip -n "$ns1" addr add 192.168.78.1/24 dev tap0
   sleep 1.5
   transfer "bench: TCP 200 MiB through two tapir-tunnels" "$ns1" "$ns2" 192.168.78.2 5004 "$work/200MiB.bin"
+  # Where segments were lost, if any: the kernel's UDP and TCP counters and tap0's queue (a
+  # TAP drops when its reader falls behind).
   for ns in "$ns1" "$ns2"; do
     echo "bench: $ns: $(ip netns exec "$ns" nstat -az UdpRcvbufErrors UdpSndbufErrors TcpRetransSegs 2>/dev/null |
-      awk 'NR > 1 { printf "%s %s  ", $1, $2 }')"
+      awk 'NR > 1 { printf "%s %s  ", $1, $2 }')tap0 $(ip -n "$ns" -s link show tap0 |
+      awk '/TX:/ { getline; print "TX dropped " $4 }')"
   done
   stop_bg "$tunnel_pid"
   ns3=$(netns_unique tunV1)
