@@ -168,6 +168,27 @@ ip -n "$nsL" link set vx0 mtu 1450 up
 netdev_offload_off "$nsL" veth1 vx0 || fatal "cannot switch off offloads in L"
 netdev_offload_off "$nsT" veth0 || fatal "cannot switch off offloads in T"
 
+# Set-up errors: one line and exit 2, as for the other apps.
+# expect_error LABEL LINE ARGS...: tapir-tunnel ARGS in T prints exactly LINE and exits 2.
+expect_error() {
+  local label=$1 line=$2 out status=0
+  shift 2
+  out=$(ip netns exec "$nsT" timeout 10 "$tunnel_bin" "$@" 2>&1) || status=$?
+  if [[ $status == 2 && $out == "$line" ]]; then
+    ok "$label: exit 2, '$out'"
+  else
+    bad "$label: exit $status, expected 2 and '$line'"
+    indent "$out"
+  fi
+}
+expect_error "a TAP that is not one" "tapir-tunnel: veth0 exists but is not a TAP device" \
+  --tap veth0 --local 10.9.0.1 --remote 10.9.0.2
+expect_error "an address not on this host" \
+  "tapir-tunnel: --local 10.9.0.7:4789: cannot bind: Cannot assign requested address" \
+  --tap tapx --local 10.9.0.7 --remote 10.9.0.2
+expect_error "a bad option" 'tapir-tunnel: --vni: "1e3": not a VNI in 0..16777215' \
+  --tap tap0 --local 10.9.0.1 --remote 10.9.0.2 --vni 1e3
+
 start_bg ip netns exec "$nsL" timeout 90 tcpdump -Z root --immediate-mode -U -s 256 -i veth1 \
   -w "$work/underlay.pcap" udp port 4789
 tcpdump_pid=$NETNS_LAST_PID
