@@ -391,6 +391,30 @@ if counters "$tun1_app" "$work/tun1.log"; then
 fi
 stop_bg "$tun1_pid"
 
+# A TAP deleted under a running tapir-tunnel: one error line, exit 1. (T2's, at --log-level
+# trace for a moment first: one line per frame, tap>udp and udp>tap.)
+tun2_pid=$tunnel_pid
+stop_bg "$tun2_pid"
+start_tunnel "$ns2" tun2t --tap tap0 --local 10.10.0.2 --remote 10.10.0.1 --vni 4242 --log-level trace
+ip -n "$ns2" addr add 192.168.78.2/24 dev tap0
+ip netns exec "$ns2" timeout 5 ping -c 1 -W 1 192.168.78.9 >/dev/null 2>&1
+if grep -q "tunnel trace tap>udp .* ARP, Request who-has 192.168.78.9 tell 192.168.78.2" "$work/tun2t.log"; then
+  ok "--log-level trace: the ARP request logged as a tap>udp line"
+else
+  bad "--log-level trace: no tap>udp line for the ARP request"
+  indent "$(tail -5 "$work/tun2t.log")"
+fi
+ip -n "$ns2" link del tap0
+status=0
+wait "$tunnel_pid" || status=$?
+if [[ $status == 1 ]] && grep -q "tunnel error tap0: .*; stopping" "$work/tun2t.log"; then
+  ok "tap0 deleted under tapir-tunnel: exit 1, '$(grep -o 'tap0: .*; stopping' "$work/tun2t.log")'"
+else
+  bad "tap0 deleted under tapir-tunnel: exit $status"
+  indent "$(tail -5 "$work/tun2t.log")"
+fi
+stop_bg "$tunnel_pid"
+
 # ---------------------------------------------------------------------------------------------
 # --bench: 200 MiB over TCP through tapir-tunnel (T1 <-> T2 above) and through Linux vxlan
 # devices at both ends of the same kind of underlay.
@@ -398,6 +422,10 @@ if ((bench)); then
   head -c $((200 * 1024 * 1024)) /dev/zero >"$work/200MiB.bin"
   start_tunnel "$ns1" tun1b --tap tap0 --local 10.10.0.1:4789 --remote 10.10.0.2:4789 --vni 4242
   ip -n "$ns1" addr add 192.168.78.1/24 dev tap0
+  bench1_pid=$tunnel_pid
+  start_tunnel "$ns2" tun2b --tap tap0 --local 10.10.0.2:4789 --remote 10.10.0.1:4789 --vni 4242
+  ip -n "$ns2" addr add 192.168.78.2/24 dev tap0
+  bench2_pid=$tunnel_pid
   sleep 1.5
   transfer "bench: TCP 200 MiB through two tapir-tunnels" "$ns1" "$ns2" 192.168.78.2 5004 "$work/200MiB.bin"
   # Where segments were lost, if any: the kernel's UDP and TCP counters and tap0's queue (a
@@ -407,7 +435,8 @@ if ((bench)); then
       awk 'NR > 1 { printf "%s %s  ", $1, $2 }')tap0 $(ip -n "$ns" -s link show tap0 |
       awk '/TX:/ { getline; print "TX dropped " $4 }')"
   done
-  stop_bg "$tunnel_pid"
+  stop_bg "$bench1_pid"
+  stop_bg "$bench2_pid"
   ns3=$(netns_unique tunV1)
   ns4=$(netns_unique tunV2)
   netns_create "$ns3" || fatal "cannot create $ns3"
