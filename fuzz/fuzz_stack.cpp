@@ -4,7 +4,11 @@
 //   [u8 flags] ([u16 delay_ms][u16 len][len bytes])*        (big-endian; a short tail is ignored)
 //
 // flags bit 0 adds a TUN interface (10.0.1.1/24, MTU 1280, bare IP packets), bit 1 turns forwarding
-// on. Each record's frame goes to the Ethernet interface (10.0.0.2/24, gateway 10.0.0.1), or to the
+// on. IEEE 802.1Q: bit 2 puts the Ethernet device's own interface on VLAN 10 (PCP 3, as `--vlan
+// 10 --vlan-pcp 3`), bit 3 adds an interface on VLAN 20 of that device (10.0.20.2/24, its own
+// MAC, PCP 1), bit 4 an 802.1ad one on S-VLAN 100, C-VLAN 10 (10.0.100.2/24, MTU 1400, the
+// device's MAC), bit 5 an untagged one (10.0.5.2/24) when bit 2 left the device without one.
+// Each record's frame goes to the Ethernet interface (10.0.0.2/24, gateway 10.0.0.1), or to the
 // TUN interface when the top bit of delay_ms is set (and it exists); the clock first moves on by
 // the low 15 bits of delay_ms. A UDP socket bound to port 7 echoes what it receives, and an ICMP
 // socket sends one echo request at the start and reads whatever comes. After each record the
@@ -12,10 +16,11 @@
 //
 // Checksum verification is off (ChecksumPolicy verify_rx = false), so mutated frames get deep;
 // filling stays on. Invariants: every frame the stack emits parses with our own codecs (Ethernet,
-// ARP, IPv4 with a header checksum that verifies and one of our addresses as source, and UDP or
-// ICMP with theirs when whole), or is a datagram that came in, forwarded (TTL one less, checksum
-// updated); no frame exceeds its interface's MTU; the neighbour queue and the reassembler stay
-// within their bounds; the counters account for every frame at each layer.
+// the tags of exactly one of our interfaces with its PCP, ARP, IPv4 with a header checksum that
+// verifies and one of our addresses as source, and UDP or ICMP with theirs when whole), or is a
+// datagram that came in, forwarded (TTL one less, checksum updated); no frame exceeds its
+// interface's MTU; the neighbour queue and the reassembler stay within their bounds; the counters
+// account for every frame at each layer.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,6 +37,7 @@
 #include "stack/wire/ipv4.hpp"
 #include "stack/wire/tcp.hpp"
 #include "stack/wire/udp.hpp"
+#include "stack/wire/vlan.hpp"
 
 using namespace tapir;
 using namespace tapir::wire;
@@ -70,9 +76,10 @@ class InputRecorder final : public FrameTracer {
     if (outgoing) return;
     Bytes packet = frame;
     if (medium == Medium::Ethernet) {
-      const EthernetView eth(frame);
-      if (!eth.check() || eth.ethertype() != EtherType::Ipv4) return;
-      packet = eth.payload();
+      // Untagged or tagged (IEEE 802.1Q / 802.1ad): a forwarded packet may cross VLANs.
+      auto tags = parse_vlan_tags(EthernetView(frame));
+      if (!tags || tags->ethertype != EtherType::Ipv4) return;
+      packet = frame.subspan(tags->payload_offset);
     }
     const Ipv4View ip(packet);
     if (!ip.check()) return;
@@ -119,20 +126,42 @@ class CheckingSink final : public FrameSink {
     const EthernetView eth(frame);
     FUZZ_CHECK(eth.check());
     FUZZ_CHECK(frame.size() >= EthernetView::min_frame_len);
-    FUZZ_CHECK(frame.size() <= EthernetView::header_len + cfg.mtu);
-    FUZZ_CHECK(eth.src() == cfg.mac);
-    if (eth.ethertype() == EtherType::Arp) {
-      const ArpView arp(eth.payload());
+    FUZZ_CHECK(!cfg.link);  // frames leave by a device
+    // The tags name exactly one interface on this device: the one that sent the frame.
+    auto tags = parse_vlan_tags(eth);
+    FUZZ_CHECK(tags);
+    const InterfaceConfig* from = nullptr;
+    for (InterfaceId i = 0; i < stack_.interface_count(); ++i) {
+      const InterfaceConfig& c = stack_.interface(i);
+      if (i != iface && c.link != iface) continue;
+      const auto vid = [](const std::optional<VlanRepr>& t) {
+        return t ? std::optional<std::uint16_t>(t->vid) : std::nullopt;
+      };
+      if (vid(tags->service) != c.service_vlan || vid(tags->customer) != c.vlan) continue;
+      FUZZ_CHECK(from == nullptr);
+      from = &c;
+    }
+    FUZZ_CHECK(from != nullptr);
+    for (const auto& t : {tags->service, tags->customer})
+      if (t) FUZZ_CHECK(t->pcp == from->pcp && !t->dei);
+    FUZZ_CHECK(frame.size() <= tags->payload_offset + from->mtu ||
+               frame.size() == EthernetView::min_frame_len);
+    FUZZ_CHECK(eth.src() == from->mac);
+    const Bytes payload = frame.subspan(tags->payload_offset);
+    const EtherType type = tags->ethertype;
+    if (type == EtherType::Arp) {
+      const ArpView arp(payload);
       FUZZ_CHECK(arp.check());
       auto repr = ArpRepr::parse(arp);
       FUZZ_CHECK(repr);
-      FUZZ_CHECK(repr->source_hardware_addr == cfg.mac);
+      FUZZ_CHECK(repr->source_hardware_addr == from->mac);
+      FUZZ_CHECK(repr->source_protocol_addr == from->address.address());
       FUZZ_CHECK(repr->operation == ArpOperation::Request ||
                  repr->operation == ArpOperation::Reply);
     } else {
-      FUZZ_CHECK(eth.ethertype() == EtherType::Ipv4);
+      FUZZ_CHECK(type == EtherType::Ipv4);
       // Short datagrams are padded to the minimum frame; nothing else follows a datagram.
-      check_ipv4(eth.payload(), cfg.mtu, frame.size() > EthernetView::min_frame_len);
+      check_ipv4(payload, from->mtu, frame.size() > EthernetView::min_frame_len);
     }
   }
 
@@ -196,7 +225,8 @@ void check_state(const Stack& s, std::uint64_t frames_in_ethernet) {
   FUZZ_CHECK(c("eth.rx_frames") == frames_in_ethernet);
   const std::uint64_t eth_out =
       c("eth.rx_truncated") + c("eth.rx_not_for_us") + c("eth.rx_own_source") +
-      c("eth.rx_unknown_ethertype") + c("eth.rx_tagged") + c("arp.rx_malformed") +
+      c("eth.rx_unknown_ethertype") + c("eth.rx_unknown_vlan") + c("eth.rx_untagged") +
+      c("eth.rx_service_tagged") + c("eth.rx_bad_vlan") + c("arp.rx_malformed") +
       c("arp.rx_unsupported") + c("arp.rx_requests") + c("arp.rx_replies");
   FUZZ_CHECK(eth_out <= c("eth.rx_frames"));
   const std::uint64_t ip_drops =
@@ -227,7 +257,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   eth.mac = kMac;
   eth.mtu = kMtu;
   eth.address = *Ipv4Cidr::parse("10.0.0.2/24");
+  if ((flags & 0x04U) != 0) {
+    eth.vlan = 10;
+    eth.pcp = 3;
+  }
   const InterfaceId eth0 = *stack.add_interface(eth);
+  const auto add_child = [&](std::string_view cidr, MacAddress mac, auto&& edit) {
+    InterfaceConfig c;
+    c.mac = mac;
+    c.mtu = kMtu;
+    c.address = *Ipv4Cidr::parse(cidr);
+    c.link = eth0;
+    edit(c);
+    FUZZ_CHECK(stack.add_interface(c));
+  };
+  if ((flags & 0x08U) != 0)
+    add_child("10.0.20.2/24", MacAddress({0x0a, 0x00, 0x00, 0x00, 0x00, 0x20}),
+              [](InterfaceConfig& c) {
+                c.vlan = 20;
+                c.pcp = 1;
+              });
+  if ((flags & 0x10U) != 0)
+    add_child("10.0.100.2/24", MacAddress{}, [](InterfaceConfig& c) {
+      c.service_vlan = 100;
+      c.vlan = 10;
+      c.mtu = 1400;
+    });
+  if ((flags & 0x24U) == 0x24U) add_child("10.0.5.2/24", MacAddress{}, [](InterfaceConfig&) {});
   std::optional<InterfaceId> tun0;
   if (tun) {
     InterfaceConfig ip;

@@ -64,8 +64,11 @@ MANIFEST = ".make_corpus_written"
 
 STACK_TARGET = "fuzz_stack"
 # fuzz_stack's flags byte: bit 0 adds its TUN interface (10.0.1.1/24), bit 1 turns forwarding on;
-# the top bit of a record's delay sends its frame to the TUN interface.
+# the top bit of a record's delay sends its frame to the TUN interface. IEEE 802.1Q: bit 2 puts
+# the Ethernet interface on VLAN 10, bit 3 adds one on VLAN 20, bit 4 one on S-VLAN 100 / C-VLAN
+# 10, bit 5 (with bit 2) an untagged one.
 STACK_TUN, STACK_FORWARDING, STACK_TO_TUN = 0x01, 0x02, 0x8000
+STACK_VLAN10, STACK_VLAN20, STACK_QINQ, STACK_UNTAGGED = 0x04, 0x08, 0x10, 0x20
 STACK_MAC = bytes.fromhex("0a0000000002")  # the target's Ethernet interface: 10.0.0.2/24
 ROUTER_MAC = bytes.fromhex("0a00000000fe")  # the router of icmp_errors.pcap
 
@@ -276,6 +279,11 @@ def stack_seeds(captures: Path) -> list[tuple[str, bytes]]:
     if errors:
         to_us = [STACK_MAC + f[6:] for f in errors if f[:6] == ROUTER_MAC]
         seeds.append(("stack_icmp_errors_forwarding", conversation(STACK_TUN | STACK_FORWARDING, to_us)))
+    # vlan.pcap's tagged ARP, VID 20 ping, priority tag and QinQ ping on devices with VLANs.
+    vlan = frames("vlan.pcap")
+    if vlan:
+        seeds.append(("stack_vlan_tagged", conversation(STACK_VLAN10 | STACK_VLAN20 | STACK_QINQ, vlan)))
+        seeds.append(("stack_vlan_mixed", conversation(STACK_VLAN10 | STACK_UNTAGGED | STACK_FORWARDING, vlan)))
     raw = frames("raw_ip.pcap")
     if raw:
         seeds.append(("stack_raw_ip_tun", conversation(STACK_TUN, raw, to_tun=True)))

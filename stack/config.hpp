@@ -78,11 +78,34 @@ struct StackConfig {
   wire::ChecksumPolicy checksums = wire::ChecksumPolicy::all();
 };
 
+// An interface of the stack: the index add_interface() gave it (0, 1, ... in order).
+using InterfaceId = std::uint16_t;
+
+// One interface. An interface without `link` owns a device: the driver hands that device's
+// frames to Stack::receive() with this interface's id and sends the frames the sink gets for
+// it. An interface with `link` is carried by its link's device, like Linux's eth0.10 on eth0:
+// the stack takes its frames out of the link's by their VLAN tags and sends its frames through
+// the link's device. A device carries at most one interface per (service_vlan, vlan) pair: an
+// untagged one, tagged ones, and 802.1ad ones; the owner itself may be tagged (a device that
+// carries VLAN 10 only). See docs/vlan.md.
 struct InterfaceConfig {
   Medium medium = Medium::Ethernet;
-  MacAddress mac;  // Ethernet only; must be unicast
-  std::size_t mtu = 1500;
+  // Ethernet only; must be unicast. An interface with a link may leave it zero: it then takes
+  // its link's MAC (as Linux's VLAN devices do).
+  MacAddress mac;
+  std::size_t mtu = 1500;  // the IP MTU: tags do not eat into it (frames grow by 4 per tag)
   Ipv4Cidr address;
+  // IEEE 802.1Q: the VID (1..4094) of the C-tag (TPID 0x8100) on this interface's frames;
+  // none: its frames are untagged (or carry only the S-tag).
+  std::optional<std::uint16_t> vlan = std::nullopt;
+  // IEEE 802.1ad (QinQ): the S-VID (1..4094) of an outer service tag (TPID 0x88a8); none: no
+  // S-tag. Received S-tagged frames that no interface's pair matches are dropped and counted.
+  std::optional<std::uint16_t> service_vlan = std::nullopt;
+  // IEEE 802.1Q-2018 §9.6: the priority code point (0..7) of every tag this interface
+  // writes (DEI is 0). Received PCP and DEI are not acted on.
+  std::uint8_t pcp = 0;
+  // The interface whose device carries this one (an Ethernet interface without a link).
+  std::optional<InterfaceId> link = std::nullopt;
 };
 
 }  // namespace tapir

@@ -8,6 +8,7 @@
 
 #include "stack/wire/arp.hpp"
 #include "stack/wire/ethernet.hpp"
+#include "stack/wire/vlan.hpp"
 
 namespace tapir {
 
@@ -103,18 +104,53 @@ Stack::~Stack() = default;
 Result<InterfaceId> Stack::add_interface(const InterfaceConfig& config) {
   if (interfaces_.size() >= config_.max_interfaces)
     return tl::unexpected(errc(std::errc::no_buffer_space));
+  const auto invalid = [] { return tl::unexpected(errc(std::errc::invalid_argument)); };
   if (config.mtu < 68 || config.mtu > config_.max_mtu || config.address.address().is_unspecified())
-    return tl::unexpected(errc(std::errc::invalid_argument));
-  if (config.medium == Medium::Ethernet && (config.mac.is_multicast() || config.mac.is_zero()))
-    return tl::unexpected(errc(std::errc::invalid_argument));
+    return invalid();
   const auto id = static_cast<InterfaceId>(interfaces_.size());
+  InterfaceConfig cfg = config;
+  const link::VlanKey key{config.service_vlan, config.vlan};
+  // IEEE 802.1Q-2018 §9.6, Table 9-2: VIDs 0 (priority tag) and 4095 (reserved) name no VLAN.
+  const auto bad_vid = [](std::optional<std::uint16_t> v) {
+    return v && (*v == wire::VlanRepr::kPriorityTagVid || *v >= wire::VlanRepr::kReservedVid);
+  };
+  if (bad_vid(config.vlan) || bad_vid(config.service_vlan) || config.pcp > 7) return invalid();
+  if (config.medium == Medium::Ip && (!key.untagged() || config.link)) return invalid();
+  InterfaceId device = id;
+  if (config.link) {
+    // A VLAN interface rides on a device's own Ethernet interface (eth0.10 on eth0).
+    if (*config.link >= interfaces_.size()) return invalid();
+    const Interface& link = interfaces_[*config.link];
+    if (link.config.link || link.config.medium != Medium::Ethernet ||
+        config.medium != Medium::Ethernet || config.mtu > link.config.mtu)
+      return invalid();
+    device = *config.link;
+    if (cfg.mac.is_zero()) cfg.mac = link.config.mac;
+    // One interface per VLAN on a device.
+    if (vlan_interface(device, key)) return invalid();
+  }
+  if (cfg.medium == Medium::Ethernet && (cfg.mac.is_multicast() || cfg.mac.is_zero()))
+    return invalid();
   // The interface's own prefix is on the link.
-  if (auto r = routes_.add({config.address, std::nullopt, id}); !r)
-    return tl::unexpected(r.error());
+  if (auto r = routes_.add({cfg.address, std::nullopt, id}); !r) return tl::unexpected(r.error());
   Interface& iface = interfaces_.emplace_back();
-  iface.config = config;
-  if (config.medium == Medium::Ethernet) iface.announcements_left = config_.arp_announcements;
+  iface.config = cfg;
+  iface.device = device;
+  iface.vlan = key;
+  if (device != id) interfaces_[device].has_tagged = true;
+  if (cfg.medium == Medium::Ethernet) iface.announcements_left = config_.arp_announcements;
   return id;
+}
+
+std::optional<InterfaceId> Stack::vlan_interface(InterfaceId device,
+                                                 const link::VlanKey& key) const {
+  const Interface& own = interfaces_[device];
+  if (own.vlan == key) return device;
+  if (!own.has_tagged) return std::nullopt;
+  for (std::size_t i = 0; i < interfaces_.size(); ++i)
+    if (interfaces_[i].device == device && interfaces_[i].vlan == key)
+      return static_cast<InterfaceId>(i);
+  return std::nullopt;
 }
 
 Result<void> Stack::add_route(Ipv4Cidr prefix, std::optional<Ipv4Address> gateway,
@@ -143,6 +179,8 @@ void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink
     counters_.eth.rx_no_interface.inc();
     return;
   }
+  // Frames arrive on a device; its tags say which of the device's interfaces takes them.
+  iface = interfaces_[iface].device;
   if (tracer_ != nullptr) tracer_->on_frame(iface, interfaces_[iface].config.medium, false, frame);
   if (interfaces_[iface].config.medium == Medium::Ethernet) {
     receive_ethernet(iface, frame, now, sink);
@@ -183,12 +221,17 @@ Instant Stack::next_deadline() const {
 // ---- Link layer ----------------------------------------------------------------------------
 
 void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink) {
-  if (tracer_ != nullptr) tracer_->on_frame(iface, interfaces_[iface].config.medium, true, frame);
-  if (interfaces_[iface].config.medium == Medium::Ethernet) counters_.eth.tx_frames.inc();
-  sink.transmit(iface, frame);
+  const Interface& out = interfaces_[iface];
+  // A VLAN interface's frames leave, tagged, through its device.
+  if (tracer_ != nullptr) tracer_->on_frame(out.device, out.config.medium, true, frame);
+  if (out.config.medium == Medium::Ethernet) {
+    counters_.eth.tx_frames.inc();
+    if (!out.vlan.untagged()) counters_.eth.tx_tagged_frames.inc();
+  }
+  sink.transmit(out.device, frame);
 }
 
-void Stack::receive_ethernet(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink) {
+void Stack::receive_ethernet(InterfaceId device, Bytes frame, Instant now, FrameSink& sink) {
   auto& c = counters_.eth;
   c.rx_frames.inc();
   const EthernetView eth(frame);
@@ -196,6 +239,28 @@ void Stack::receive_ethernet(InterfaceId iface, Bytes frame, Instant now, FrameS
     c.rx_truncated.inc();
     return;
   }
+  // IEEE 802.1Q-2018 §9.5/§9.6 (and 802.1ad): the tags, if any, name the frame's VLAN; the
+  // interface of the device on that VLAN takes it.
+  EtherType type = eth.ethertype();
+  Bytes payload = eth.payload();
+  link::VlanKey key;
+  if (type == EtherType::Vlan || type == EtherType::QinQ) {
+    auto tags = wire::parse_vlan_tags(eth);
+    if (!tags) {
+      c.rx_bad_vlan.inc();  // a truncated tag, VID 4095, or a stack of tags we do not take
+      return;
+    }
+    key = link::classify(*tags);
+    type = tags->ethertype;
+    payload = frame.subspan(tags->payload_offset);
+  }
+  const auto found = vlan_interface(device, key);
+  if (!found) {
+    // IEEE 802.1Q-2018 §8.6.2 (ingress filtering): a frame of a VLAN we are not on is discarded.
+    (key.service ? c.rx_service_tagged : key.customer ? c.rx_unknown_vlan : c.rx_untagged).inc();
+    return;
+  }
+  const InterfaceId iface = *found;
   const MacAddress own = interfaces_[iface].config.mac;
   const MacAddress dst = eth.dst();
   // Frames for this interface's MAC, broadcast, and the multicast groups it joined.
@@ -207,16 +272,13 @@ void Stack::receive_ethernet(InterfaceId iface, Bytes frame, Instant now, FrameS
     c.rx_own_source.inc();
     return;
   }
-  switch (eth.ethertype()) {
+  if (!key.untagged()) c.rx_tagged_frames.inc();
+  switch (type) {
     case EtherType::Arp:
-      receive_arp(iface, eth.payload(), now, sink);
+      receive_arp(iface, payload, now, sink);
       break;
     case EtherType::Ipv4:
-      receive_ipv4(iface, eth.payload(), now, sink);
-      break;
-    case EtherType::Vlan:
-    case EtherType::QinQ:
-      c.rx_tagged.inc();  // no VLAN is configured on this interface
+      receive_ipv4(iface, payload, now, sink);
       break;
     default:
       c.rx_unknown_ethertype.inc();
@@ -275,40 +337,52 @@ void Stack::receive_arp(InterfaceId iface, Bytes packet, Instant now, FrameSink&
 
 void Stack::send_arp(InterfaceId iface, const wire::ArpRepr& arp, MacAddress dst, FrameSink& sink) {
   std::array<std::byte, EthernetView::min_frame_len> frame{};  // zero padding included
-  const EthernetViewMut eth{BytesMut(frame)};
-  wire::EthernetRepr{interfaces_[iface].config.mac, dst, EtherType::Arp}.emit(eth);
-  arp.emit(wire::ArpViewMut(eth.payload()));
+  const Interface& out = interfaces_[iface];
+  const std::size_t header_len = out.vlan.header_len();
+  static_assert(link::kMaxLinkHeaderLen + wire::ArpRepr::buffer_len() <= frame.size());
+  // IEEE 802.1Q-2018 §9.6: a VLAN interface's ARP is tagged with its VID and PCP.
+  link::emit_link_header(BytesMut(frame).first(header_len), out.config.mac, dst, out.vlan,
+                         out.config.pcp, EtherType::Arp);
+  arp.emit(wire::ArpViewMut(BytesMut(frame).subspan(header_len)));
   transmit(iface, Bytes(frame), sink);
 }
 
 void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer, std::size_t len,
                         const link::FrameOwner& owner, Instant now, FrameSink& sink) {
-  const InterfaceConfig& cfg = interfaces_[iface].config;
+  const Interface& out = interfaces_[iface];
+  const InterfaceConfig& cfg = out.config;
   if (cfg.medium == Medium::Ip) {
     transmit(iface, buffer.subspan(kLinkHeadroom, len), sink);
     return;
   }
-  std::size_t frame_len = kLinkHeadroom + len;
+  // The header (with this interface's tags) ends where the datagram starts.
+  const std::size_t header_len = out.vlan.header_len();
+  buffer = buffer.subspan(kLinkHeadroom - header_len);
+  std::size_t frame_len = header_len + len;
   if (frame_len < EthernetView::min_frame_len) {
-    // Ethernet's minimum frame: pad with zeros (RFC 894).
+    // Ethernet's minimum frame: pad with zeros (RFC 894; IEEE 802.3 §3.2.7: a tagged frame
+    // has the same minimum, the tag counting towards it).
     std::fill(buffer.begin() + static_cast<std::ptrdiff_t>(frame_len),
               buffer.begin() + EthernetView::min_frame_len, std::byte{0});
     frame_len = EthernetView::min_frame_len;
   }
   const BytesMut frame = buffer.first(frame_len);
   const EthernetViewMut eth(frame);
-  eth.set_src(cfg.mac);
-  eth.set_ethertype(EtherType::Ipv4);
+  std::optional<MacAddress> known;
   // RFC 3021 §2.1: a /31 has no directed broadcast; is_broadcast_for knows.
   if (is_broadcast_for(iface, next_hop)) {
-    eth.set_dst(MacAddress::broadcast());
+    known = MacAddress::broadcast();
   } else if (next_hop.is_multicast()) {
-    eth.set_dst(multicast_mac(next_hop));
-  } else if (auto mac = neighbors_.lookup(iface, next_hop, now)) {
-    eth.set_dst(*mac);
+    known = multicast_mac(next_hop);
   } else {
-    // RFC 1122 §2.3.2.2: keep (a bounded number of) datagrams while the address resolves.
-    eth.set_dst(MacAddress{});
+    known = neighbors_.lookup(iface, next_hop, now);
+  }
+  // IEEE 802.1Q-2018 §9.6: tagged with the interface's VID and PCP.
+  link::emit_link_header(frame.first(header_len), cfg.mac, known.value_or(MacAddress{}), out.vlan,
+                         cfg.pcp, EtherType::Ipv4);
+  if (!known) {
+    // RFC 1122 §2.3.2.2: keep (a bounded number of) datagrams while the address resolves; the
+    // destination MAC is written when it does.
     (void)neighbors_.enqueue(iface, next_hop, frame, owner, now);  // a refusal is counted there
     return;
   }

@@ -27,6 +27,7 @@
 #include "stack/ip/reassembler.hpp"
 #include "stack/ip/route_table.hpp"
 #include "stack/link/neighbor_cache.hpp"
+#include "stack/link/vlan_key.hpp"
 #include "stack/socket/icmp_socket.hpp"
 #include "stack/socket/tcp_socket.hpp"
 #include "stack/socket/udp_socket.hpp"
@@ -41,10 +42,9 @@
 
 namespace tapir {
 
-using InterfaceId = std::uint16_t;
-
-// Where the stack's frames go: a driver writes them to the device behind `iface`. `frame` is
-// valid only during the call.
+// Where the stack's frames go: a driver writes them to the device behind `iface`, always an
+// interface without a link (a tagged interface's frames go out, tagged, through its link's
+// device). `frame` is valid only during the call.
 class FrameSink {
  public:
   virtual void transmit(InterfaceId iface, Bytes frame) = 0;
@@ -54,7 +54,8 @@ class FrameSink {
 };
 
 // Sees every frame in and out (for trace logs); set with Stack::set_tracer. The stack calls it
-// only when one is set, and formats nothing itself.
+// only when one is set, and formats nothing itself. `iface` is the device's interface (the one
+// without a link) and the frame is as on the wire, tags and their PCP/DEI included.
 class FrameTracer {
  public:
   virtual void on_frame(InterfaceId iface, Medium medium, bool outgoing, Bytes frame) = 0;
@@ -77,7 +78,10 @@ class Stack {
 
   // Adds an interface with its address; its prefix becomes a connected route. On Ethernet, the
   // next poll() announces the address (RFC 5227 §2.3). invalid_argument for a bad MAC, an MTU
-  // outside 68..max_mtu or an unspecified address; no_buffer_space past max_interfaces.
+  // outside 68..max_mtu or an unspecified address, a VID or S-VID outside 1..4094, a PCP above
+  // 7, tags or a link on a Medium::Ip interface, a link that is not an Ethernet interface
+  // without a link of its own, an MTU above the link's, or a (service_vlan, vlan) pair the
+  // device already carries; no_buffer_space past max_interfaces.
   Result<InterfaceId> add_interface(const InterfaceConfig& config);
   // A route through a gateway (the gateway must be on a connected prefix) or, without one,
   // directly on iface. The default route is prefix 0.0.0.0/0.
@@ -91,7 +95,8 @@ class Stack {
 
   // A frame arrived on iface at `now` (an Ethernet frame, or an IP packet on a Medium::Ip
   // interface). Replies (ARP, ICMP) and frames released by a resolution go to sink before it
-  // returns.
+  // returns. The frame is taken from the device of iface (iface itself if it has no link) and
+  // given to the interface its VLAN tags name.
   void receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink);
   // Emits what is due at `now`: queued socket datagrams, ARP requests and announcements, ICMP
   // errors for expired reassemblies.
@@ -135,6 +140,9 @@ class Stack {
 
   struct Interface {
     InterfaceConfig config;
+    InterfaceId device = 0;   // the interface without a link whose device carries this one
+    link::VlanKey vlan;       // the tags of its frames
+    bool has_tagged = false;  // a device's interface: it carries more than itself
     unsigned announcements_left = 0;
     Instant next_announcement{};
   };
@@ -219,8 +227,9 @@ class Stack {
     }
   };
 
-  // Room before an IPv4 datagram in a transmit buffer for its link header.
-  static constexpr std::size_t kLinkHeadroom = 14;
+  // Room before an IPv4 datagram in a transmit buffer for its link header: Ethernet and up to
+  // two VLAN tags (802.1ad S-tag and 802.1Q C-tag). A header shorter than that starts later.
+  static constexpr std::size_t kLinkHeadroom = link::kMaxLinkHeaderLen;
   // RFC 1122 §3.2.2 / RFC 1812 §4.3.2.3: an ICMP error quotes as much of the datagram as keeps
   // the whole error within 576 bytes (as Linux does).
   static constexpr std::size_t kIcmpErrorMaxLen = 576;
@@ -228,12 +237,14 @@ class Stack {
   explicit Stack(const StackConfig& config);
 
   // Link layer.
-  void receive_ethernet(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink);
+  void receive_ethernet(InterfaceId device, Bytes frame, Instant now, FrameSink& sink);
+  // The interface on `device` for frames with these tags, if any.
+  std::optional<InterfaceId> vlan_interface(InterfaceId device, const link::VlanKey& key) const;
   void receive_arp(InterfaceId iface, Bytes packet, Instant now, FrameSink& sink);
   void send_arp(InterfaceId iface, const wire::ArpRepr& arp, MacAddress dst, FrameSink& sink);
   // Sends the IPv4 datagram of `len` bytes that starts kLinkHeadroom bytes into `buffer` (room
-  // for the Ethernet header; the buffer holds at least a minimum frame) to next_hop on iface:
-  // transmits, or queues it until ARP resolves next_hop.
+  // for the Ethernet header and tags; the buffer holds at least kLinkHeadroom + 60 bytes) to
+  // next_hop on iface: transmits, or queues it until ARP resolves next_hop.
   void link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer, std::size_t len,
                    const link::FrameOwner& owner, Instant now, FrameSink& sink);
   void transmit(InterfaceId iface, Bytes frame, FrameSink& sink);

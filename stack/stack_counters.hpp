@@ -8,18 +8,28 @@ namespace tapir {
 
 struct EthCounters {
   Counter rx_frames, tx_frames;
-  Counter rx_truncated, rx_not_for_us, rx_own_source, rx_unknown_ethertype, rx_tagged,
-      rx_no_interface;
+  Counter rx_tagged_frames, tx_tagged_frames;  // of those, with an 802.1Q or 802.1ad tag
+  Counter rx_truncated, rx_not_for_us, rx_own_source, rx_unknown_ethertype, rx_no_interface;
+  // IEEE 802.1Q on a device (docs/vlan.md): the frames none of the device's interfaces takes.
+  Counter rx_unknown_vlan, rx_untagged, rx_service_tagged, rx_bad_vlan;
   template <class F>
   void for_each_counter(F&& f) const {
     f("eth.rx_frames", rx_frames);
     f("eth.tx_frames", tx_frames);
+    f("eth.rx_tagged_frames", rx_tagged_frames);  // taken by a tagged interface (not a drop)
+    f("eth.tx_tagged_frames", tx_tagged_frames);
     f("eth.rx_truncated", rx_truncated);
     f("eth.rx_not_for_us", rx_not_for_us);
     f("eth.rx_own_source", rx_own_source);
     f("eth.rx_unknown_ethertype", rx_unknown_ethertype);
-    f("eth.rx_tagged", rx_tagged);
     f("eth.rx_no_interface", rx_no_interface);  // receive() named no interface of this stack
+    // A C-tag whose VID no interface has; an untagged or priority-tagged frame and no untagged
+    // interface; an 802.1ad S-tag no interface takes; a tag stack that does not parse (VID
+    // 4095, a tag cut short, a C-tag in a C-tag, three tags).
+    f("eth.rx_unknown_vlan", rx_unknown_vlan);
+    f("eth.rx_untagged", rx_untagged);
+    f("eth.rx_service_tagged", rx_service_tagged);
+    f("eth.rx_bad_vlan", rx_bad_vlan);
   }
 };
 

@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
 constexpr unsigned long kMaxVlanId = 4094;     // IEEE 802.1Q: VID 0 and 4095 are reserved
+constexpr unsigned long kMaxPcp = 7;           // IEEE 802.1Q-2018 §9.6: 3 bits
 
 using Error = tl::unexpected<std::string>;
 
@@ -85,6 +86,9 @@ void add_common_options(CLI::App& app, RawCommonOptions& raw) {
   app.add_option("--mtu", raw.mtu, "MTU, 68..65535 (default 1500)")->type_name("N");
   app.add_option("--vlan", raw.vlan, "tag this interface's frames with 802.1Q VID 1..4094")
       ->type_name("ID");
+  app.add_option("--vlan-pcp", raw.vlan_pcp,
+                 "802.1Q priority code point 0..7 of the --vlan tags (default 0)")
+      ->type_name("N");
   app.add_option("--pcap", raw.pcap, "capture every frame in and out to FILE")->type_name("FILE");
   app.add_option("--faults", raw.faults,
                  "inject faults, e.g. loss=3%,dup=1%,reorder=5%,delay=5ms,seed=42")
@@ -140,6 +144,13 @@ tl::expected<CommonOptions, std::string> finish(const RawCommonOptions& raw) {
     if (!vlan || *vlan < 1 || *vlan > kMaxVlanId)
       return bad("--vlan", raw.vlan, "not a VLAN ID in 1..4094");
     out.vlan = static_cast<std::uint16_t>(*vlan);
+    if (!tap) return bad("--vlan", raw.vlan, "a TUN device carries no VLAN tags: use --tap");
+  }
+  if (!raw.vlan_pcp.empty()) {
+    auto pcp = parse_number(raw.vlan_pcp);
+    if (!pcp || *pcp > kMaxPcp) return bad("--vlan-pcp", raw.vlan_pcp, "not a PCP in 0..7");
+    if (!out.vlan) return bad("--vlan-pcp", raw.vlan_pcp, "needs --vlan ID");
+    out.vlan_pcp = static_cast<std::uint8_t>(*pcp);
   }
 
   out.pcap = raw.pcap;

@@ -5,7 +5,8 @@
 //   --gateway A.B.C.D         the default gateway (must lie inside the --ip prefix)
 //   --mac XX:XX:XX:XX:XX:XX   the interface MAC (default: see default_mac())
 //   --mtu N                   68..65535, default 1500
-//   --vlan ID                 tag this interface's frames with 802.1Q VID 1..4094
+//   --vlan ID                 tag this interface's frames with 802.1Q VID 1..4094 (a TAP only)
+//   --vlan-pcp N              the priority code point 0..7 of those tags (needs --vlan)
 //   --pcap FILE               capture both directions to FILE
 //   --faults SPEC             the seeded fault model (drivers/memory/fault_model.hpp)
 //   --log-level LEVEL         trace|debug|info|warn|error, default info
@@ -50,6 +51,7 @@ struct RawCommonOptions {
   std::string mac;
   std::string mtu;
   std::string vlan;
+  std::string vlan_pcp;
   std::string pcap;
   std::string faults;
   std::string log_level;
@@ -67,7 +69,8 @@ struct CommonOptions {
   MacAddress mac;  // --mac, or default_mac(device.name, ip.address())
   std::size_t mtu = kDefaultMtu;
   std::optional<std::uint16_t> vlan;
-  std::string pcap;  // empty: no capture
+  std::uint8_t vlan_pcp = 0;  // IEEE 802.1Q-2018 §9.6: PCP of the tags (with vlan only)
+  std::string pcap;           // empty: no capture
   drivers::FaultSpec faults;
   spdlog::level::level_enum log_level = spdlog::level::info;
 };

@@ -35,7 +35,8 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
     return nullptr;
   };
   configure_logging(config.log_level);
-  if (config.vlan) return error("--vlan is not supported yet");
+  if (config.vlan && config.device.medium != Medium::Ethernet)
+    return error("--vlan: a TUN device carries no VLAN tags: use --tap");
 
   std::unique_ptr<TapHost> host(new TapHost(io, config));
   auto tap = TapDevice::open(config.device);
@@ -67,7 +68,9 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
   auto iface = host->stack_->add_interface({.medium = host->outer_->medium(),
                                             .mac = config.mac,
                                             .mtu = config.mtu,
-                                            .address = config.address});
+                                            .address = config.address,
+                                            .vlan = config.vlan,
+                                            .pcp = config.vlan_pcp});
   if (!iface)
     return error(fmt::format("cannot add the interface {}: {}", config.address.to_string(),
                              iface.error().message()));
@@ -95,6 +98,9 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
 std::string TapHost::summary() const {
   if (tap_->medium() == Medium::Ip)
     return fmt::format("{} on {}", config_.address.to_string(), tap_->name());
+  if (config_.vlan)
+    return fmt::format("{} on {} VLAN {} (MAC {})", config_.address.to_string(), tap_->name(),
+                       *config_.vlan, config_.mac);
   return fmt::format("{} on {} (MAC {})", config_.address.to_string(), tap_->name(), config_.mac);
 }
 

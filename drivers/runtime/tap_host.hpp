@@ -49,9 +49,12 @@ struct TapHostConfig {
   std::optional<Ipv4Address> gateway;
   MacAddress mac;
   std::size_t mtu = 1500;
-  std::optional<std::uint16_t> vlan;  // not supported yet: open() refuses it
-  std::string pcap;                   // empty: no capture
-  FaultSpec faults;                   // FaultSpec{} (no --faults): no fault decorator
+  // IEEE 802.1Q: the interface's frames carry a C-tag with this VID and PCP; untagged frames
+  // and other VIDs on the device are dropped and counted (eth.rx_untagged, eth.rx_unknown_vlan).
+  std::optional<std::uint16_t> vlan;
+  std::uint8_t vlan_pcp = 0;
+  std::string pcap;  // empty: no capture
+  FaultSpec faults;  // FaultSpec{} (no --faults): no fault decorator
   spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
@@ -59,7 +62,8 @@ struct TapHostConfig {
 // the drivers need not include apps/).
 template <class CommonOptions>
 TapHostConfig tap_host_config(const CommonOptions& o) {
-  return {o.device, o.ip, o.gateway, o.mac, o.mtu, o.vlan, o.pcap, o.faults, o.log_level};
+  return {o.device, o.ip,       o.gateway, o.mac,    o.mtu,
+          o.vlan,   o.vlan_pcp, o.pcap,    o.faults, o.log_level};
 }
 
 class TapHost {
@@ -79,7 +83,8 @@ class TapHost {
   const TapHostConfig& config() const { return config_; }
   // The kernel's name for the device (e.g. tap0).
   std::string device_name() const { return tap_->name(); }
-  // "10.0.0.2/24 on tap0 (MAC 02:11:22:33:44:55)", or "10.0.0.2/24 on tun0" for a TUN.
+  // "10.0.0.2/24 on tap0 (MAC 02:11:22:33:44:55)", "10.0.0.2/24 on tap0 VLAN 10 (MAC ...)",
+  // or "10.0.0.2/24 on tun0" for a TUN.
   std::string summary() const;
 
   // Starts the runner and the signal watch (see the top of this file).

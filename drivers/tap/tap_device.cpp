@@ -129,7 +129,7 @@ Result<std::size_t> TapDevice::receive(Instant now, FrameHandler& handler, std::
 }
 
 Result<void> TapDevice::transmit(Bytes frame, Instant /*now*/) {
-  const std::size_t limit = medium_ == Medium::Ethernet ? mtu() + 14 + 4 : mtu();
+  const std::size_t limit = medium_ == Medium::Ethernet ? mtu() + link_overhead : mtu();
   if (frame.size() > limit) {
     counters_.tx_dropped_large.inc();
     return {};

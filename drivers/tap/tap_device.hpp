@@ -29,8 +29,11 @@ struct TapConfig {
 
 class TapDevice final : public Device {
  public:
-  // The receive buffer: the largest IP packet, an Ethernet header and one VLAN tag.
-  static constexpr std::size_t buffer_size = 65535 + 14 + 4;
+  // An Ethernet header and two VLAN tags (802.1ad S-tag and 802.1Q C-tag): what a TAP frame
+  // may carry beyond the IP MTU.
+  static constexpr std::size_t link_overhead = 14 + 4 + 4;
+  // The receive buffer: the largest IP packet and link_overhead.
+  static constexpr std::size_t buffer_size = 65535 + link_overhead;
   // The MTU reported when SIOCGIFMTU fails.
   static constexpr std::size_t fallback_mtu = 1500;
 
@@ -59,7 +62,8 @@ class TapDevice final : public Device {
   // that fails is counted in rx_errors and ends the batch; a device that is gone (EBADFD, EIO,
   // ENODEV, EBADF) is also returned as an error.
   Result<std::size_t> receive(Instant now, FrameHandler& handler, std::size_t max_frames) override;
-  // One write(). Longer than mtu() + 18 (TAP: Ethernet header and one VLAN tag) or mtu() (TUN):
+  // One write(). Longer than mtu() + link_overhead (TAP: Ethernet header, two VLAN tags) or
+  // mtu() (TUN):
   // tx_dropped_large. EAGAIN / ENOBUFS: tx_dropped_full, not an error. Otherwise a failed write
   // is counted in tx_errors and returned (the kernel refuses writes with EIO while the
   // interface is down).

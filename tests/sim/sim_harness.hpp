@@ -254,11 +254,12 @@ inline void expect_consistent(const Node& node) {
   EXPECT_EQ(c("eth.rx_frames"), node.frames_in());
   EXPECT_EQ(c("eth.tx_frames"), node.frames_out());
   // Ethernet: every frame dropped, or handed to ARP or IPv4.
-  EXPECT_EQ(c("eth.rx_frames"), c("eth.rx_truncated") + c("eth.rx_not_for_us") +
-                                    c("eth.rx_own_source") + c("eth.rx_unknown_ethertype") +
-                                    c("eth.rx_tagged") + c("arp.rx_malformed") +
-                                    c("arp.rx_unsupported") + c("arp.rx_requests") +
-                                    c("arp.rx_replies") + c("ipv4.rx_packets"));
+  EXPECT_EQ(c("eth.rx_frames"),
+            c("eth.rx_truncated") + c("eth.rx_not_for_us") + c("eth.rx_own_source") +
+                c("eth.rx_unknown_ethertype") + c("eth.rx_unknown_vlan") + c("eth.rx_untagged") +
+                c("eth.rx_service_tagged") + c("eth.rx_bad_vlan") + c("arp.rx_malformed") +
+                c("arp.rx_unsupported") + c("arp.rx_requests") + c("arp.rx_replies") +
+                c("ipv4.rx_packets"));
   // IPv4: every packet dropped, forwarded, handed to the reassembler or delivered whole; each
   // reassembled datagram is delivered once.
   const std::uint64_t ip_drops =

@@ -72,9 +72,16 @@ TEST(CommonOptions, TunSelectsIpMedium) {
 }
 
 TEST(CommonOptions, EveryOptionIsRead) {
-  auto o = run({"--tap", "tap1", "--ip", "192.168.5.9/24", "--gateway", "192.168.5.1", "--mac",
-                "02:AA:bb:cc:dd:0e", "--mtu", "9000", "--vlan", "42", "--pcap", "out.pcap",
-                "--faults", "loss=3%,seed=7", "--log-level", "trace"});
+  auto o = run({"--tap",       "tap1",
+                "--ip",        "192.168.5.9/24",
+                "--gateway",   "192.168.5.1",
+                "--mac",       "02:AA:bb:cc:dd:0e",
+                "--mtu",       "9000",
+                "--vlan",      "42",
+                "--vlan-pcp",  "5",
+                "--pcap",      "out.pcap",
+                "--faults",    "loss=3%,seed=7",
+                "--log-level", "trace"});
   ASSERT_TRUE(o.options) << o.err;
   const auto& c = *o.options;
   EXPECT_EQ(c.ip.address(), Ipv4Address(192, 168, 5, 9));
@@ -85,6 +92,7 @@ TEST(CommonOptions, EveryOptionIsRead) {
   EXPECT_EQ(c.mtu, 9000U);
   ASSERT_TRUE(c.vlan);
   EXPECT_EQ(*c.vlan, 42);
+  EXPECT_EQ(c.vlan_pcp, 5);
   EXPECT_EQ(c.pcap, "out.pcap");
   EXPECT_EQ(c.faults, *drivers::FaultSpec::parse("loss=3%,seed=7"));
   EXPECT_EQ(c.log_level, spdlog::level::trace);
@@ -114,6 +122,13 @@ TEST(CommonOptions, MtuAndVlanBoundsAreAccepted) {
     auto o = run({"--tap", "tap0", "--ip", "10.0.0.2/24", "--vlan", vlan});
     ASSERT_TRUE(o.options) << o.err;
     EXPECT_EQ(*o.options->vlan, std::stoul(vlan));
+    EXPECT_EQ(o.options->vlan_pcp, 0);
+  }
+  // IEEE 802.1Q-2018 §9.6: the PCP is 3 bits.
+  for (const char* pcp : {"0", "7"}) {
+    auto o = run({"--tap", "tap0", "--ip", "10.0.0.2/24", "--vlan", "10", "--vlan-pcp", pcp});
+    ASSERT_TRUE(o.options) << o.err;
+    EXPECT_EQ(o.options->vlan_pcp, std::stoul(pcp));
   }
 }
 
@@ -145,7 +160,7 @@ TEST(CommonOptions, HelpPrintsEveryOptionAndExitsZero) {
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_EQ(o.err, "");
   for (const char* name : {"--tap", "--tun", "--ip", "--gateway", "--mac", "--mtu", "--vlan",
-                           "--pcap", "--faults", "--log-level"})
+                           "--vlan-pcp", "--pcap", "--faults", "--log-level"})
     EXPECT_NE(o.out.find(name), std::string::npos) << name;
 }
 
@@ -217,6 +232,16 @@ TEST(CommonOptions, RejectsVlanOutOfRange) {
   for (const char* vlan : {"0", "4095", "-3", "ten"})
     expect_rejected({"--tap", "tap0", "--ip", "10.0.0.2/24", "--vlan", vlan},
                     std::string("--vlan: \"") + vlan + "\": not a VLAN ID in 1..4094");
+  expect_rejected({"--tun", "tun0", "--ip", "10.0.0.2/24", "--vlan", "10"},
+                  "--vlan: \"10\": a TUN device carries no VLAN tags: use --tap");
+}
+
+TEST(CommonOptions, RejectsABadVlanPcp) {
+  for (const char* pcp : {"8", "-1", "high"})
+    expect_rejected({"--tap", "tap0", "--ip", "10.0.0.2/24", "--vlan", "10", "--vlan-pcp", pcp},
+                    std::string("--vlan-pcp: \"") + pcp + "\": not a PCP in 0..7");
+  expect_rejected({"--tap", "tap0", "--ip", "10.0.0.2/24", "--vlan-pcp", "3"},
+                  "--vlan-pcp: \"3\": needs --vlan ID");
 }
 
 TEST(CommonOptions, RejectsBadFaultsWithTheFaultSpecLine) {

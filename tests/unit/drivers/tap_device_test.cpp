@@ -181,16 +181,16 @@ TEST_F(TapDeviceInNamespace, ModeMismatchIsInvalidArgumentAndSecondAttachIsBusy)
   EXPECT_EQ(again.error(), sys(EBUSY));
 }
 
-TEST_F(TapDeviceInNamespace, TapDropsFramesLongerThanMtuPlusEighteen) {
+TEST_F(TapDeviceInNamespace, TapDropsFramesLongerThanMtuPlusTwentyTwo) {
   auto dev = TapDevice::open(TapConfig{"tapirtest2"});
   ASSERT_TRUE(dev);
-  std::vector<std::byte> frame(1500 + 18 + 1);
+  std::vector<std::byte> frame(1500 + 22 + 1);
   ASSERT_TRUE((*dev)->transmit(frame, Instant{}));
   EXPECT_EQ((*dev)->counters().tx_dropped_large.value(), 1U);
   EXPECT_EQ((*dev)->counters().tx_frames.value(), 0U);
-  // Exactly mtu + 18 (header and one VLAN tag) goes to write(), which fails with EIO while the
-  // interface is down, and succeeds once it is up.
-  frame.resize(1500 + 18);
+  // Exactly mtu + 22 (header and two VLAN tags, IEEE 802.1ad) goes to write(), which fails with
+  // EIO while the interface is down, and succeeds once it is up.
+  frame.resize(1500 + 22);
   auto down = (*dev)->transmit(frame, Instant{});
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error(), sys(EIO));
@@ -200,13 +200,13 @@ TEST_F(TapDeviceInNamespace, TapDropsFramesLongerThanMtuPlusEighteen) {
   ASSERT_TRUE(up) << up.error().message();
   EXPECT_EQ((*dev)->counters().tx_dropped_large.value(), 1U);
   EXPECT_EQ((*dev)->counters().tx_frames.value(), 1U);
-  EXPECT_EQ((*dev)->counters().tx_bytes.value(), 1518U);
+  EXPECT_EQ((*dev)->counters().tx_bytes.value(), 1522U);
 
   ASSERT_TRUE(set_mtu("tapirtest2", 1280));
   EXPECT_EQ((*dev)->mtu(), 1500U);  // cached until refreshed: no syscall per frame
   EXPECT_EQ((*dev)->refresh_mtu(), 1280U);
   EXPECT_EQ((*dev)->mtu(), 1280U);
-  frame.resize(1280 + 18 + 1);
+  frame.resize(1280 + 22 + 1);
   ASSERT_TRUE((*dev)->transmit(frame, Instant{}));
   EXPECT_EQ((*dev)->counters().tx_dropped_large.value(), 2U);
 }

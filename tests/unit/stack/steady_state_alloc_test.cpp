@@ -1,14 +1,17 @@
 // DESIGN.md "Memory": after start-up, steady-state traffic allocates nothing. This test counts
 // every operator new while pings (small and fragmented), a UDP echo through the socket API and
-// ARP traffic go through a warmed-up stack, and requires zero.
+// ARP traffic go through a warmed-up stack, untagged and on an IEEE 802.1Q VLAN interface of
+// the same device, and requires zero.
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "stack/base/checksum.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/ethernet.hpp"
 #include "stack/wire/icmpv4.hpp"
 #include "stack/wire/udp.hpp"
+#include "stack/wire/vlan.hpp"
 #include "tests/support/allocations.hpp"
 
 namespace tapir {
@@ -31,6 +34,17 @@ std::vector<std::byte> arp_request() {
   wire::ArpRepr{wire::ArpOperation::Request, kPeerMac, kPeerIp, MacAddress{}, kOurIp}.emit(
       wire::ArpViewMut(eth.payload()));
   return frame;
+}
+
+// `frame` with an 802.1Q C-tag (IEEE 802.1Q-2018 §9.6) inserted after the MAC addresses.
+std::vector<std::byte> tagged(const std::vector<std::byte>& frame, std::uint16_t vid) {
+  std::vector<std::byte> out(frame.size() + 4);
+  store_bytes(BytesMut(out), 0, Bytes(frame).first(12));
+  store_be16(BytesMut(out), 12, static_cast<std::uint16_t>(wire::EtherType::Vlan));
+  wire::VlanRepr{3, false, vid, wire::EthernetView(frame).ethertype()}.emit(
+      wire::VlanViewMut(BytesMut(out).subspan(14)));
+  store_bytes(BytesMut(out), 18, Bytes(frame).subspan(14));
+  return out;
 }
 
 // One IPv4 frame from the peer carrying l4 (or the piece [off, off+n) of it as a fragment).
@@ -61,7 +75,9 @@ std::vector<std::byte> echo_request(std::size_t data_len) {
 }
 
 TEST(StackMemory, SteadyTrafficAllocatesNothing) {
-  auto stack = *Stack::create(StackConfig{});
+  StackConfig config;
+  config.arp_announcements = 0;  // the frames counted below are the traffic's only
+  auto stack = *Stack::create(config);
   const auto iface =
       *stack->add_interface({Medium::Ethernet, kOurMac, 1500, *Ipv4Cidr::parse("10.0.0.2/24")});
   auto sock = *stack->udp_socket();
@@ -103,14 +119,57 @@ TEST(StackMemory, SteadyTrafficAllocatesNothing) {
     (void)ping.recv_from(buf);
     now += std::chrono::milliseconds(10);
   };
+  // The same traffic on VLAN 10 of the same device (10.0.10.2/24): tags parsed on the way in,
+  // written on the way out, fragments and ARP included.
+  InterfaceConfig vlan10{Medium::Ethernet, MacAddress{}, 1500, *Ipv4Cidr::parse("10.0.10.2/24")};
+  vlan10.vlan = 10;
+  vlan10.pcp = 5;
+  vlan10.link = iface;
+  ASSERT_TRUE(stack->add_interface(vlan10));
+  const Ipv4Address peer10(10, 0, 10, 1);
+  const auto retarget = [&](std::vector<std::byte> frame, std::size_t ip_at) {
+    // The VLAN's addresses in the frame's IPv4 header (checksum recomputed) or ARP packet.
+    const BytesMut f(frame);
+    if (wire::EthernetView(frame).ethertype() == wire::EtherType::Arp) {
+      peer10.to_bytes(f, 14 + 14);
+      Ipv4Address(10, 0, 10, 2).to_bytes(f, 14 + 24);
+    } else {
+      peer10.to_bytes(f, ip_at + 12);
+      Ipv4Address(10, 0, 10, 2).to_bytes(f, ip_at + 16);
+      store_be16(f, ip_at + 10, 0);
+      store_be16(f, ip_at + 10, internet_checksum(Bytes(frame).subspan(ip_at, 20)));
+    }
+    return tagged(frame, 10);
+  };
+  const auto arp10 = retarget(arp, 14);
+  const auto small10 = retarget(small_frame, 14);
+  std::vector<std::vector<std::byte>> big10;
+  for (const auto& f : big_frames)
+    big10.push_back(retarget(f, 14));
+  auto round10 = [&] {
+    stack->receive(iface, arp10, now, sink);
+    stack->receive(iface, small10, now, sink);
+    for (const auto& f : big10)
+      stack->receive(iface, f, now, sink);
+    ASSERT_TRUE(ping.send_to(echo, peer10));
+    stack->poll(now, sink);
+    (void)ping.recv_from(buf);
+    now += std::chrono::milliseconds(10);
+  };
   round();  // warm-up: first uses may allocate (socket queues are made on first open)
+  round10();
   const std::size_t frames_before = sink.frames;
   const std::size_t before = test::allocations();
-  for (int i = 0; i < 100; ++i)
+  for (int i = 0; i < 100; ++i) {
     round();
+    round10();
+  }
   EXPECT_EQ(test::allocations() - before, 0U);
-  // Each round: ARP reply, echo reply, 3 fragments of the big reply, UDP echo, our request.
-  EXPECT_EQ(sink.frames - frames_before, 100U * 7);
+  // Each round: ARP reply, echo reply, 3 fragments of the big reply, UDP echo, our request;
+  // each tagged round the same but the UDP echo.
+  EXPECT_EQ(sink.frames - frames_before, 100U * (7 + 6));
+  EXPECT_EQ(stack->counters().eth.tx_tagged_frames.value(), 101U * 6);
+  EXPECT_EQ(stack->counters().eth.rx_tagged_frames.value(), 101U * 5);
   EXPECT_TRUE(woken);
 }
 
