@@ -83,6 +83,11 @@ struct InterfaceConfig {
   MacAddress mac;  // Ethernet only; must be unicast
   std::size_t mtu = 1500;
   Ipv4Cidr address;
+  // The largest frame (link header included) the device cuts into TCP segments itself, TSO
+  // (frame_info.hpp); 0: none. Then the stack joins back-to-back full-sized segments of one
+  // connection into frames up to this size, their checksums left to the device. Only for a
+  // driver that carries FrameInfo (drivers/tap with offloads on).
+  std::size_t gso_max_size = 0;
 };
 
 }  // namespace tapir

@@ -137,8 +137,10 @@ Result<void> Stack::add_route(Ipv4Cidr prefix, std::optional<Ipv4Address> gatewa
 
 // ---- Entry points --------------------------------------------------------------------------
 
-void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink) {
+void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink,
+                    const FrameInfo& info) {
   last_now_ = now;
+  rx_checksum_trusted_ = info.checksum_trusted;
   if (iface >= interfaces_.size()) {
     counters_.eth.rx_no_interface.inc();
     return;
@@ -149,6 +151,7 @@ void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink
   } else {
     receive_ipv4(iface, frame, now, sink);
   }
+  rx_checksum_trusted_ = false;
   fire_wakers();
 }
 
@@ -182,10 +185,14 @@ Instant Stack::next_deadline() const {
 
 // ---- Link layer ----------------------------------------------------------------------------
 
-void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink) {
+void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink, const FrameInfo* info) {
   if (tracer_ != nullptr) tracer_->on_frame(iface, interfaces_[iface].config.medium, true, frame);
   if (interfaces_[iface].config.medium == Medium::Ethernet) counters_.eth.tx_frames.inc();
-  sink.transmit(iface, frame);
+  if (info != nullptr) {
+    sink.transmit_offloaded(iface, frame, *info);
+  } else {
+    sink.transmit(iface, frame);
+  }
 }
 
 void Stack::receive_ethernet(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink) {
@@ -282,10 +289,23 @@ void Stack::send_arp(InterfaceId iface, const wire::ArpRepr& arp, MacAddress dst
 }
 
 void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer, std::size_t len,
-                        const link::FrameOwner& owner, Instant now, FrameSink& sink) {
+                        const link::FrameOwner& owner, Instant now, FrameSink& sink,
+                        std::uint16_t gso_size) {
   const InterfaceConfig& cfg = interfaces_[iface].config;
+  // A TSO frame: the device completes the TCP checksum, which starts after the IP header.
+  FrameInfo gso;
+  if (gso_size != 0) {
+    const std::size_t ip_header_len =
+        wire::Ipv4View(buffer.subspan(kLinkHeadroom, len)).header_len();
+    gso.checksum_partial = true;
+    gso.gso_size = gso_size;
+    gso.csum_start = static_cast<std::uint16_t>(
+        (cfg.medium == Medium::Ip ? 0 : EthernetView::header_len) + ip_header_len);
+    gso.csum_offset = 16;  // RFC 9293 §3.1: the checksum's place in the TCP header
+  }
+  const FrameInfo* info = gso_size != 0 ? &gso : nullptr;
   if (cfg.medium == Medium::Ip) {
-    transmit(iface, buffer.subspan(kLinkHeadroom, len), sink);
+    transmit(iface, buffer.subspan(kLinkHeadroom, len), sink, info);
     return;
   }
   std::size_t frame_len = kLinkHeadroom + len;
@@ -306,13 +326,18 @@ void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer
     eth.set_dst(multicast_mac(next_hop));
   } else if (auto mac = neighbors_.lookup(iface, next_hop, now)) {
     eth.set_dst(*mac);
+  } else if (info != nullptr) {
+    // Too big to wait for a resolution, and its checksum is left to the device: TCP sends it
+    // again.
+    counters_.tcp.tx_gso_unresolved.inc();
+    return;
   } else {
     // RFC 1122 §2.3.2.2: keep (a bounded number of) datagrams while the address resolves.
     eth.set_dst(MacAddress{});
     (void)neighbors_.enqueue(iface, next_hop, frame, owner, now);  // a refusal is counted there
     return;
   }
-  transmit(iface, frame, sink);
+  transmit(iface, frame, sink, info);
 }
 
 void Stack::poll_link(Instant now, FrameSink& sink) {
