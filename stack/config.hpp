@@ -106,6 +106,11 @@ struct InterfaceConfig {
   std::uint8_t pcp = 0;
   // The interface whose device carries this one (an Ethernet interface without a link).
   std::optional<InterfaceId> link = std::nullopt;
+  // The largest frame (link header included) the device cuts into TCP segments itself, TSO
+  // (frame_info.hpp); 0: none. Then the stack joins back-to-back full-sized segments of one
+  // connection into frames up to this size, their checksums left to the device. Only for a
+  // driver that carries FrameInfo (drivers/tap with offloads on).
+  std::size_t gso_max_size = 0;
 };
 
 }  // namespace tapir

@@ -173,8 +173,10 @@ Result<void> Stack::add_route(Ipv4Cidr prefix, std::optional<Ipv4Address> gatewa
 
 // ---- Entry points --------------------------------------------------------------------------
 
-void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink) {
+void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink,
+                    const FrameInfo& info) {
   last_now_ = now;
+  rx_checksum_trusted_ = info.checksum_trusted;
   if (iface >= interfaces_.size()) {
     counters_.eth.rx_no_interface.inc();
     return;
@@ -187,6 +189,7 @@ void Stack::receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink
   } else {
     receive_ipv4(iface, frame, now, sink);
   }
+  rx_checksum_trusted_ = false;
   fire_wakers();
 }
 
@@ -220,7 +223,7 @@ Instant Stack::next_deadline() const {
 
 // ---- Link layer ----------------------------------------------------------------------------
 
-void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink) {
+void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink, const FrameInfo* info) {
   const Interface& out = interfaces_[iface];
   // A VLAN interface's frames leave, tagged, through its device.
   if (tracer_ != nullptr) tracer_->on_frame(out.device, out.config.medium, true, frame);
@@ -228,7 +231,11 @@ void Stack::transmit(InterfaceId iface, Bytes frame, FrameSink& sink) {
     counters_.eth.tx_frames.inc();
     if (!out.vlan.untagged()) counters_.eth.tx_tagged_frames.inc();
   }
-  sink.transmit(out.device, frame);
+  if (info != nullptr) {
+    sink.transmit_offloaded(out.device, frame, *info);
+  } else {
+    sink.transmit(out.device, frame);
+  }
 }
 
 void Stack::receive_ethernet(InterfaceId device, Bytes frame, Instant now, FrameSink& sink) {
@@ -348,11 +355,24 @@ void Stack::send_arp(InterfaceId iface, const wire::ArpRepr& arp, MacAddress dst
 }
 
 void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer, std::size_t len,
-                        const link::FrameOwner& owner, Instant now, FrameSink& sink) {
+                        const link::FrameOwner& owner, Instant now, FrameSink& sink,
+                        std::uint16_t gso_size) {
   const Interface& out = interfaces_[iface];
   const InterfaceConfig& cfg = out.config;
+  // A TSO frame: the device completes the TCP checksum, which starts after the IP header.
+  FrameInfo gso;
+  if (gso_size != 0) {
+    const std::size_t ip_header_len =
+        wire::Ipv4View(buffer.subspan(kLinkHeadroom, len)).header_len();
+    gso.checksum_partial = true;
+    gso.gso_size = gso_size;
+    gso.csum_start = static_cast<std::uint16_t>(
+        (cfg.medium == Medium::Ip ? 0 : out.vlan.header_len()) + ip_header_len);
+    gso.csum_offset = 16;  // RFC 9293 §3.1: the checksum's place in the TCP header
+  }
+  const FrameInfo* info = gso_size != 0 ? &gso : nullptr;
   if (cfg.medium == Medium::Ip) {
-    transmit(iface, buffer.subspan(kLinkHeadroom, len), sink);
+    transmit(iface, buffer.subspan(kLinkHeadroom, len), sink, info);
     return;
   }
   // The header (with this interface's tags) ends where the datagram starts.
@@ -377,6 +397,12 @@ void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer
   } else {
     known = neighbors_.lookup(iface, next_hop, now);
   }
+  if (!known && info != nullptr) {
+    // Too big to wait for a resolution, and its checksum is left to the device: TCP sends it
+    // again.
+    counters_.tcp.tx_gso_unresolved.inc();
+    return;
+  }
   // IEEE 802.1Q-2018 §9.6: tagged with the interface's VID and PCP.
   link::emit_link_header(frame.first(header_len), cfg.mac, known.value_or(MacAddress{}), out.vlan,
                          cfg.pcp, EtherType::Ipv4);
@@ -386,7 +412,7 @@ void Stack::link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer
     (void)neighbors_.enqueue(iface, next_hop, frame, owner, now);  // a refusal is counted there
     return;
   }
-  transmit(iface, frame, sink);
+  transmit(iface, frame, sink, info);
 }
 
 void Stack::poll_link(Instant now, FrameSink& sink) {

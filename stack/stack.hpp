@@ -21,6 +21,7 @@
 #include "stack/base/counters.hpp"
 #include "stack/base/datagram_queue.hpp"
 #include "stack/base/error.hpp"
+#include "stack/base/frame_info.hpp"
 #include "stack/base/random.hpp"
 #include "stack/config.hpp"
 #include "stack/ip/path_mtu.hpp"
@@ -48,6 +49,13 @@ namespace tapir {
 class FrameSink {
  public:
   virtual void transmit(InterfaceId iface, Bytes frame) = 0;
+  // A frame with offloads for the device to finish (a TSO frame, frame_info.hpp). The stack
+  // sends these only on interfaces with InterfaceConfig::gso_max_size, so only a sink whose
+  // devices can take them needs to override this.
+  virtual void transmit_offloaded(InterfaceId iface, Bytes frame, const FrameInfo& info) {
+    (void)info;
+    transmit(iface, frame);
+  }
 
  protected:
   ~FrameSink() = default;
@@ -96,8 +104,11 @@ class Stack {
   // A frame arrived on iface at `now` (an Ethernet frame, or an IP packet on a Medium::Ip
   // interface). Replies (ARP, ICMP) and frames released by a resolution go to sink before it
   // returns. The frame is taken from the device of iface (iface itself if it has no link) and
-  // given to the interface its VLAN tags name.
-  void receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink);
+  // given to the interface its VLAN tags name. `info` carries the device's offloads: with
+  // checksum_trusted the TCP and UDP checksums are not checked (the kernel on the other side
+  // of a TAP left them to the device).
+  void receive(InterfaceId iface, Bytes frame, Instant now, FrameSink& sink,
+               const FrameInfo& info = {});
   // Emits what is due at `now`: queued socket datagrams, ARP requests and announcements, ICMP
   // errors for expired reassemblies.
   void poll(Instant now, FrameSink& sink);
@@ -217,6 +228,9 @@ class Stack {
     std::uint16_t frag_offset = 0;
     bool more_frags = false;
     link::FrameOwner owner;
+    // A TSO frame (frame_info.hpp): the device cuts it into segments of this much payload, so
+    // it is never fragmented; its transport checksum is partial.
+    std::uint16_t gso_size = 0;
 
     static IpSend to(Ipv4Address src, Ipv4Address dst, wire::IpProtocol protocol) {
       IpSend s;
@@ -245,9 +259,11 @@ class Stack {
   // Sends the IPv4 datagram of `len` bytes that starts kLinkHeadroom bytes into `buffer` (room
   // for the Ethernet header and tags; the buffer holds at least kLinkHeadroom + 60 bytes) to
   // next_hop on iface: transmits, or queues it until ARP resolves next_hop.
+  // A TSO frame (gso_size != 0) goes only to a resolved neighbour, never queued.
   void link_output(InterfaceId iface, Ipv4Address next_hop, BytesMut buffer, std::size_t len,
-                   const link::FrameOwner& owner, Instant now, FrameSink& sink);
-  void transmit(InterfaceId iface, Bytes frame, FrameSink& sink);
+                   const link::FrameOwner& owner, Instant now, FrameSink& sink,
+                   std::uint16_t gso_size = 0);
+  void transmit(InterfaceId iface, Bytes frame, FrameSink& sink, const FrameInfo* info = nullptr);
   void poll_link(Instant now, FrameSink& sink);
 
   // Network layer.
@@ -297,6 +313,22 @@ class Stack {
                          const wire::TcpRepr& seg, Bytes payload, Instant now, FrameSink& sink);
   void tcp_transmit(std::uint32_t slot, const tcp::FourTuple& tuple, const wire::TcpRepr& seg,
                     const tcp::Connection* conn, Instant now, FrameSink& sink);
+  // TSO (frame_info.hpp): a connection's back-to-back full-sized segments are built one after
+  // another into tx_datagram_ as one frame, sent by tcp_gso_flush() when a segment cannot
+  // join (or the connection's output ends).
+  struct GsoFrame {
+    bool active = false;
+    std::uint32_t slot = 0;
+    IpSend send;
+    ip::NextHop hop;
+    wire::TcpRepr head;          // the first segment's header; payload_len: all of them so far
+    std::uint16_t seg_size = 0;  // the payload of every segment but the last
+    std::size_t segments = 0;
+    std::size_t max_len = 0;  // the largest IP datagram the interface's device cuts
+  };
+  bool tcp_gso_join(std::uint32_t slot, const tcp::Connection& conn, const wire::TcpRepr& seg);
+  bool tcp_gso_start(std::uint32_t slot, const tcp::Connection& conn, const wire::TcpRepr& seg);
+  void tcp_gso_flush(Instant now, FrameSink& sink);
   // After a connection worked: sends what it owes, fires its events, moves it from the SYN
   // queue to the accept queue, frees it once closed and released.
   void tcp_settle(std::uint32_t slot, Instant now, FrameSink& sink, bool defer_ack = false);
@@ -372,7 +404,9 @@ class Stack {
   tcp::TimeWaitTable tcp_time_wait_;
   StackCounters counters_;
   FrameTracer* tracer_ = nullptr;
-  Instant last_now_{};          // of the last receive() or poll()
+  Instant last_now_{};                // of the last receive() or poll()
+  bool rx_checksum_trusted_ = false;  // the frame being received: FrameInfo::checksum_trusted
+  GsoFrame gso_;
   bool wakes_pending_ = false;  // some socket's wake_read or wake_write is set
   std::uint16_t next_ip_ident_ = 0;
   unsigned icmp_tokens_ = 0;

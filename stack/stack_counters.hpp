@@ -126,6 +126,9 @@ struct TcpCounters {
   Counter syn_cookies_sent;    // RFC 4987 §3.6
   Counter syn_cookies_ok;      // final ACKs whose cookie checked out: a connection made
   Counter syn_cookies_failed;  // ACKs to a listener with a bad or stale cookie: reset
+  Counter tx_gso_frames;       // segments joined into one frame the device cuts up (TSO)
+  Counter tx_gso_joined;       // of tx_segments, those that went inside such a frame
+  Counter tx_gso_unresolved;   // such a frame had no neighbour to go to: dropped
   template <class F>
   void for_each_counter(F&& f) const {
     f("tcp.rx_segments", rx_segments);
@@ -143,6 +146,9 @@ struct TcpCounters {
     f("tcp.syn_cookies_sent", syn_cookies_sent);
     f("tcp.syn_cookies_ok", syn_cookies_ok);
     f("tcp.syn_cookies_failed", syn_cookies_failed);
+    f("tcp.tx_gso_frames", tx_gso_frames);
+    f("tcp.tx_gso_joined", tx_gso_joined);
+    f("tcp.tx_gso_unresolved", tx_gso_unresolved);
   }
 };
 

@@ -315,11 +315,12 @@ Result<void> Stack::send_built_ipv4(const IpSend& send, const ip::NextHop& hop, 
   ip.payload_len = l4_len;
   ip.options = send.options;
   const BytesMut datagram = BytesMut(tx_datagram_).subspan(kLinkHeadroom, ip.header_len() + l4_len);
-  if (ip.buffer_len() <= mtu) {
+  // A TSO frame is cut by the device into segments that each fit (frame_info.hpp).
+  if (ip.buffer_len() <= mtu || send.gso_size != 0) {
     ip.emit(Ipv4ViewMut(datagram), config_.checksums);
     c.tx_packets.inc();
     link_output(hop.iface, hop.address, BytesMut(tx_datagram_), datagram.size(), send.owner, now,
-                sink);
+                sink, send.gso_size);
     return {};
   }
   if (send.dont_frag) {

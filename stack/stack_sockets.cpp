@@ -66,7 +66,9 @@ void Stack::receive_udp(const Ipv4Repr& ip, Bytes payload, Instant now, FrameSin
   c.rx_datagrams.inc();
   const wire::UdpView view(payload);
   // RFC 768, RFC 1122 §4.1.3.4: a checksum that fails is discarded; zero means none was sent.
-  auto parsed = wire::UdpRepr::parse(view, ip.src, ip.dst, config_.checksums);
+  wire::ChecksumPolicy policy = config_.checksums;
+  if (rx_checksum_trusted_) policy.verify_rx = false;  // the device said so (frame_info.hpp)
+  auto parsed = wire::UdpRepr::parse(view, ip.src, ip.dst, policy);
   if (!parsed) {
     (parsed.error() == Errc::bad_checksum ? c.rx_bad_checksum : c.rx_malformed).inc();
     return;

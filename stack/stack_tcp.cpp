@@ -22,12 +22,18 @@ Result<void> fail(std::errc e) {
 }  // namespace
 
 // The SegmentSink of one connection during one receive() or poll().
+// A connection's segments, as it emits them. On an interface with TSO, back-to-back segments
+// join into one frame for the device to cut (tcp_gso_join); flush() sends what is left.
 struct Stack::TcpOutput final : tcp::SegmentSink {
   TcpOutput(Stack& stack, std::uint32_t slot, Instant now, FrameSink& sink)
       : stack_(stack), slot_(slot), now_(now), sink_(sink) {}
   void send_segment(const tcp::Connection& conn, const wire::TcpRepr& seg) override {
+    if (stack_.tcp_gso_join(slot_, conn, seg)) return;
+    stack_.tcp_gso_flush(now_, sink_);
+    if (stack_.tcp_gso_start(slot_, conn, seg)) return;
     stack_.tcp_transmit(slot_, conn.tuple(), seg, &conn, now_, sink_);
   }
+  void flush() { stack_.tcp_gso_flush(now_, sink_); }
 
  private:
   Stack& stack_;
@@ -43,7 +49,9 @@ void Stack::receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes paylo
   auto& c = counters_.tcp;
   c.rx_segments.inc();
   const wire::TcpView view(payload);
-  auto parsed = wire::TcpRepr::parse(view, ip.src, ip.dst, config_.checksums);
+  wire::ChecksumPolicy policy = config_.checksums;
+  if (rx_checksum_trusted_) policy.verify_rx = false;  // the device said so (frame_info.hpp)
+  auto parsed = wire::TcpRepr::parse(view, ip.src, ip.dst, policy);
   if (!parsed) {
     // A bad checksum or a malformed header is dropped silently (RFC 9293 §3.1, RFC 1122
     // §4.2.2.7).
@@ -271,17 +279,117 @@ void Stack::tcp_transmit(std::uint32_t slot, const tcp::FourTuple& tuple, const 
   if (send_built_ipv4(send, prepared->hop, seg.buffer_len(), now, sink)) c.tx_segments.inc();
 }
 
+namespace {
+
+// Whether `seg` may follow `head` inside one TSO frame: the device copies the first segment's
+// header into every segment it cuts, advancing only the sequence number (FIN and PSH go on the
+// last one only, CWR on the first only), so everything else must be the same.
+bool same_header_but_seq(const wire::TcpRepr& head, const wire::TcpRepr& seg) {
+  return head.src_port == seg.src_port && head.dst_port == seg.dst_port &&
+         head.ack_number == seg.ack_number && head.window_len == seg.window_len &&
+         head.ece == seg.ece && !seg.cwr && !seg.syn && !seg.rst && !seg.urgent_pointer &&
+         !seg.max_seg_size && !seg.window_scale && !seg.sack_permitted &&
+         head.sack_count == seg.sack_count &&
+         std::equal(head.sacks().begin(), head.sacks().end(), seg.sacks().begin()) &&
+         head.timestamps == seg.timestamps;
+}
+
+}  // namespace
+
+bool Stack::tcp_gso_join(std::uint32_t slot, const tcp::Connection& conn,
+                         const wire::TcpRepr& seg) {
+  GsoFrame& g = gso_;
+  if (!g.active || g.slot != slot || g.head.fin || seg.payload_len == 0) return false;
+  // Every segment but the last is full-sized; a short one ends the frame.
+  if (g.head.payload_len != g.segments * g.seg_size || seg.payload_len > g.seg_size) return false;
+  if (seg.seq_number != g.head.seq_number + static_cast<std::uint32_t>(g.head.payload_len))
+    return false;
+  const std::size_t header_len = wire::Ipv4View::min_header_len + g.head.header_len();
+  if (header_len + g.head.payload_len + seg.payload_len > g.max_len) return false;
+  if (!same_header_but_seq(g.head, seg)) return false;
+  const std::size_t at = kLinkHeadroom + header_len + g.head.payload_len;
+  conn.copy_payload(seg.seq_number, BytesMut(tx_datagram_).subspan(at, seg.payload_len));
+  g.head.payload_len += seg.payload_len;
+  g.head.fin = seg.fin;
+  g.head.psh = g.head.psh || seg.psh;
+  ++g.segments;
+  return true;
+}
+
+bool Stack::tcp_gso_start(std::uint32_t slot, const tcp::Connection& conn,
+                          const wire::TcpRepr& seg) {
+  // Only a full-sized data segment, with none of the options of a SYN, may start a frame.
+  if (seg.payload_len == 0 || seg.payload_len > 0xffff || seg.syn || seg.rst || seg.fin ||
+      seg.urgent_pointer)
+    return false;
+  GsoFrame& g = gso_;
+  g.send = IpSend::to(conn.tuple().local, conn.tuple().remote, IpProtocol::Tcp);
+  auto hop = route(g.send);
+  if (!hop) return false;
+  const InterfaceConfig& cfg = interfaces_[hop->iface].config;
+  const std::size_t link_len =
+      cfg.medium == Medium::Ip ? 0 : interfaces_[hop->iface].vlan.header_len();
+  if (cfg.gso_max_size <= link_len) return false;
+  g.max_len = std::min<std::size_t>(cfg.gso_max_size - link_len, 0xffff);
+  const std::size_t header_len = wire::Ipv4View::min_header_len + seg.header_len();
+  // Room for at least one more segment; else it goes alone.
+  if (header_len + 2 * seg.payload_len > g.max_len) return false;
+  g.send.dont_frag = true;
+  g.send.owner.kind = link::FrameOwner::Kind::Tcp;
+  g.send.owner.socket = {slot, tcp_[slot].generation};
+  g.active = true;
+  g.slot = slot;
+  g.hop = *hop;
+  g.head = seg;
+  g.seg_size = static_cast<std::uint16_t>(seg.payload_len);
+  g.segments = 1;
+  conn.copy_payload(seg.seq_number,
+                    BytesMut(tx_datagram_).subspan(kLinkHeadroom + header_len, seg.payload_len));
+  return true;
+}
+
+void Stack::tcp_gso_flush(Instant now, FrameSink& sink) {
+  GsoFrame& g = gso_;
+  if (!g.active) return;
+  g.active = false;
+  auto& c = counters_.tcp;
+  const std::size_t l4_len = g.head.buffer_len();
+  const BytesMut l4 =
+      BytesMut(tx_datagram_).subspan(kLinkHeadroom + wire::Ipv4View::min_header_len, l4_len);
+  if (g.segments == 1) {
+    // Alone after all: an ordinary segment.
+    g.head.emit(wire::TcpViewMut(l4), g.send.src, g.send.dst, config_.checksums);
+    if (send_built_ipv4(g.send, g.hop, l4_len, now, sink)) c.tx_segments.inc();
+    return;
+  }
+  // The device completes the checksum: the field holds the pseudo-header sum, folded, not
+  // complemented (as Linux leaves it for CHECKSUM_PARTIAL).
+  g.head.emit(wire::TcpViewMut(l4), g.send.src, g.send.dst, wire::ChecksumPolicy::none());
+  const std::uint32_t pseudo =
+      pseudo_header_sum(g.send.src, g.send.dst, static_cast<std::uint8_t>(IpProtocol::Tcp),
+                        static_cast<std::uint16_t>(l4_len));
+  wire::TcpViewMut(l4).set_checksum(static_cast<std::uint16_t>(~checksum_finish(pseudo)));
+  g.send.gso_size = g.seg_size;
+  if (send_built_ipv4(g.send, g.hop, l4_len, now, sink)) {
+    c.tx_segments.inc(g.segments);
+    c.tx_gso_frames.inc();
+    c.tx_gso_joined.inc(g.segments);
+  }
+}
+
 void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink, bool defer_ack) {
   TcpSlot& s = tcp_[index];
   tcp::Connection& conn = *s.conn;
   TcpOutput out(*this, index, now, sink);
-  // A segment that only asks for an ACK gets it at the end of the receive batch (the driver's
-  // poll() after it): one ACK then covers every segment of the batch, as Linux's GRO makes one
-  // ACK cover a batch. The connection's deadline is `now` meanwhile, so the ACK is never later
-  // than this batch.
-  // TIME-WAIT's ACK goes at once: the connection is handed to the TIME-WAIT table just below.
-  if (!defer_ack || !conn.owes_only_ack() || conn.state() == tcp::State::TimeWait) {
+  // In the steady state, what a segment makes due (an ACK, data its ACK let out) goes at the
+  // end of the receive batch (the driver's poll() after it): one ACK then covers every segment
+  // of the batch, as Linux's GRO makes one ACK cover a batch, and the data every ACK of the
+  // batch allows leaves together, in as few TSO frames as it can. The connection's deadline is
+  // `now` meanwhile, so nothing is later than this batch. A handshake, a close or a reset goes
+  // at once (TIME-WAIT's ACK too: the connection is handed to the TIME-WAIT table below).
+  if (!defer_ack || !conn.may_wait_for_batch()) {
     conn.output(now, out);
+    out.flush();
   }
   const std::uint8_t events = conn.take_events();
   if ((events & tcp::kEventReadable) != 0) mark_read(s);
@@ -300,6 +408,7 @@ void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink, bool d
         counters_.tcp.listen_overflows.inc();
         conn.abort(now);
         conn.output(now, out);
+        out.flush();
       }
     }
   } else if (s.listener && !s.in_accept_queue && conn.synchronized() &&

@@ -95,6 +95,8 @@ void add_common_options(CLI::App& app, RawCommonOptions& raw) {
       ->type_name("SPEC");
   app.add_option("--log-level", raw.log_level, "trace|debug|info|warn|error (default info)")
       ->type_name("LEVEL");
+  app.add_flag("--no-offload", raw.no_offload,
+               "plain frames on the TAP: no checksum or TCP segmentation offload (TSO)");
 }
 
 tl::expected<CommonOptions, std::string> finish(const RawCommonOptions& raw) {
@@ -161,6 +163,7 @@ tl::expected<CommonOptions, std::string> finish(const RawCommonOptions& raw) {
     out.faults = *faults;
   }
 
+  out.offload = !raw.no_offload;
   if (!raw.log_level.empty()) {
     auto level = parse_level(raw.log_level);
     if (!level) return bad("--log-level", raw.log_level, "not one of trace|debug|info|warn|error");

@@ -10,6 +10,7 @@
 //   --pcap FILE               capture both directions to FILE
 //   --faults SPEC             the seeded fault model (drivers/memory/fault_model.hpp)
 //   --log-level LEVEL         trace|debug|info|warn|error, default info
+//   --no-offload              plain frames on the TAP: no checksum or TCP segmentation offload
 //
 // An app registers these next to its own options, then parses once:
 //
@@ -55,6 +56,7 @@ struct RawCommonOptions {
   std::string pcap;
   std::string faults;
   std::string log_level;
+  bool no_offload = false;
 };
 
 // The checked, typed options.
@@ -73,6 +75,7 @@ struct CommonOptions {
   std::string pcap;           // empty: no capture
   drivers::FaultSpec faults;
   spdlog::level::level_enum log_level = spdlog::level::info;
+  bool offload = true;  // false with --no-offload
 };
 
 // The MAC an interface gets without --mac: the 64-bit FNV-1a hash of the device name, a NUL

@@ -60,7 +60,9 @@ constexpr std::uint16_t kEchoPort = 7;      // RFC 862
 constexpr std::uint16_t kDiscardPort = 9;   // RFC 863
 constexpr std::uint16_t kChargenPort = 19;  // RFC 864
 constexpr std::size_t kMaxDatagram = 65507;
-constexpr std::size_t kTcpChunk = 16384;  // bytes per read of a TCP service
+// Bytes per read of a TCP service, and about what chargen hands over per write: 64 KiB a turn
+// keeps a bulk transfer in frames as large as TSO takes, where 16 KiB costs four turns.
+constexpr std::size_t kTcpChunk = 65536;
 
 // The service was stopped: its socket closed, the pending operation aborted.
 bool stopped(const AsyncUdpSocket& socket, const std::error_code& error) {
@@ -104,13 +106,17 @@ awaitable<void> discard(AsyncUdpSocket& socket) {
 // 95 lines make one whole turn of the pattern (7,030 bytes), sent again and again.
 std::string chargen_pattern() {
   constexpr int kFirst = ' ', kCount = 95, kLine = 72;
-  std::string out;
-  out.reserve(std::size_t{kCount} * (kLine + 2));
+  std::string cycle;
+  cycle.reserve(std::size_t{kCount} * (kLine + 2));
   for (int line = 0; line < kCount; ++line) {
     for (int i = 0; i < kLine; ++i)
-      out += static_cast<char>(kFirst + (line + i) % kCount);
-    out += "\r\n";
+      cycle += static_cast<char>(kFirst + (line + i) % kCount);
+    cycle += "\r\n";
   }
+  // Whole cycles (the stream repeats every 95 lines), as many as fit in one chunk.
+  std::string out;
+  while (out.size() + cycle.size() <= kTcpChunk)
+    out += cycle;
   return out;
 }
 

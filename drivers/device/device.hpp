@@ -17,6 +17,7 @@
 #include "stack/base/bytes.hpp"
 #include "stack/base/counters.hpp"
 #include "stack/base/error.hpp"
+#include "stack/base/frame_info.hpp"
 #include "stack/base/medium.hpp"
 #include "stack/base/time.hpp"
 
@@ -48,6 +49,13 @@ class FrameHandler {
  public:
   // `frame` is valid only during the call.
   virtual void on_frame(Bytes frame, Instant now) = 0;
+  // A frame with the device's offloads (stack/base/frame_info.hpp), from a device opened with
+  // them (TapConfig::offload). A handler that gives frames to a Stack passes `info` on; the
+  // default forgets it, which is right only for a frame whose info is plain.
+  virtual void on_offloaded_frame(Bytes frame, Instant now, const FrameInfo& info) {
+    (void)info;
+    on_frame(frame, now);
+  }
 
  protected:
   ~FrameHandler() = default;
@@ -74,6 +82,16 @@ class Device {
   // Sends one frame. Never blocks: a device that cannot take it now drops it and counts it
   // (DESIGN.md: a write that would block drops the frame), and that is not an error.
   virtual Result<void> transmit(Bytes frame, Instant now) = 0;
+  // Sends a frame whose checksum or segmentation the device is to finish (frame_info.hpp).
+  // Only a device whose offloads() is true takes one; the others refuse it (Errc::unsupported,
+  // counted in tx_errors), unless `info` is plain.
+  virtual Result<void> transmit_offloaded(Bytes frame, Instant now, const FrameInfo& info) {
+    if (info.plain()) return transmit(frame, now);
+    return fail(Errc::unsupported);
+  }
+  // Whether the device finishes checksums and cuts TSO frames (transmit_offloaded), and so
+  // the stack may send it TCP frames of up to 64 KiB.
+  virtual bool offloads() const { return false; }
 
   // When receive() next has something to hand over without any I/O (a delayed frame), or
   // kNever. Devices backed by a file descriptor also become ready through native_handle().

@@ -1,6 +1,7 @@
 // PcapDevice: a decorator that captures every frame received and transmitted through it to a
 // pcap file (LINKTYPE_ETHERNET for an Ethernet device, LINKTYPE_RAW for a TUN), which Wireshark
-// and tshark open.
+// and tshark open. A frame whose checksum is left to the device (an offloaded TAP's,
+// frame_info.hpp) is written with the checksum completed, as it would be on a wire.
 //
 // Record timestamps are `now + wall_offset`: the stack's time is since an epoch the driver
 // chose, so the application passes the wall-clock time of that epoch (e.g. system_clock::now()
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "drivers/device/device.hpp"
 #include "drivers/pcap/pcap_file.hpp"
@@ -38,6 +40,8 @@ class PcapDevice : public Device {
   Result<std::size_t> receive(Instant now, FrameHandler& handler, std::size_t max_frames) override;
   // The frame is written as the stack sent it, whatever the inner device then does with it.
   Result<void> transmit(Bytes frame, Instant now) override;
+  Result<void> transmit_offloaded(Bytes frame, Instant now, const FrameInfo& info) override;
+  bool offloads() const override { return inner_.offloads(); }
   Instant next_deadline() const override { return inner_.next_deadline(); }
   int native_handle() const override { return inner_.native_handle(); }
   // The inner device's: capturing drops nothing.
@@ -50,12 +54,15 @@ class PcapDevice : public Device {
       : inner_(other.inner_), writer_(std::move(other.writer_)), wall_offset_(other.wall_offset_) {}
 
  private:
+  // The frame as written to the file: its partial checksum completed in scratch_.
+  void write(Bytes frame, const FrameInfo& info, Instant now);
   class Tap;
   void write(Bytes frame, Instant now);
 
   Device& inner_;
   PcapFileWriter writer_;
   std::chrono::microseconds wall_offset_;
+  std::vector<std::byte> scratch_;  // for completing checksums; sized on first use
 };
 
 }  // namespace tapir::drivers

@@ -42,6 +42,15 @@ class Runner::Sink final : public FrameSink {
     if (!device->transmit(frame, now_)) runner_.counters_.tx_failed.inc();
     if (device->native_handle() < 0) runner_.sent_in_process_ = true;
   }
+  void transmit_offloaded(InterfaceId iface, Bytes frame, const FrameInfo& info) override {
+    Device* device = iface < runner_.by_iface_.size() ? runner_.by_iface_[iface] : nullptr;
+    if (device == nullptr) {
+      runner_.counters_.tx_no_device.inc();
+      return;
+    }
+    if (!device->transmit_offloaded(frame, now_, info)) runner_.counters_.tx_failed.inc();
+    if (device->native_handle() < 0) runner_.sent_in_process_ = true;
+  }
 
  private:
   Runner& runner_;
@@ -54,6 +63,9 @@ class Runner::Receiver final : public FrameHandler {
   Receiver(Runner& runner, InterfaceId iface) : runner_(runner), iface_(iface) {}
   void on_frame(Bytes frame, Instant now) override {
     runner_.stack_.receive(iface_, frame, now, *runner_.sink_);
+  }
+  void on_offloaded_frame(Bytes frame, Instant now, const FrameInfo& info) override {
+    runner_.stack_.receive(iface_, frame, now, *runner_.sink_, info);
   }
 
  private:

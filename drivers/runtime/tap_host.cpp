@@ -39,7 +39,12 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
     return error("--vlan: a TUN device carries no VLAN tags: use --tap");
 
   std::unique_ptr<TapHost> host(new TapHost(io, config));
-  auto tap = TapDevice::open(config.device);
+  const bool faults = config.faults != FaultSpec{};
+  // The kernel's offloads (TSO, checksums) unless --no-offload; not under --faults, whose
+  // decorator drops, duplicates and corrupts frames one at a time as they are on the wire.
+  TapConfig device = config.device;
+  device.offload = config.offload && !faults;
+  auto tap = TapDevice::open(device);
   if (!tap) return error(TapDevice::explain(tap.error(), config.device));
   host->tap_ = std::move(*tap);
   host->outer_ = host->tap_.get();
@@ -47,7 +52,6 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
     logger("drv")->warn("--mtu {} is above {}'s MTU {}: longer frames will be dropped", config.mtu,
                         host->tap_->name(), host->tap_->mtu());
 
-  const bool faults = config.faults != FaultSpec{};
   if (faults) host->outer_ = &host->faulty_.emplace(*host->tap_, config.faults);
 
   StackConfig stack_config;
@@ -65,12 +69,15 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
     host->outer_ = &host->pcap_.emplace(std::move(*pcap));
   }
 
-  auto iface = host->stack_->add_interface({.medium = host->outer_->medium(),
-                                            .mac = config.mac,
-                                            .mtu = config.mtu,
-                                            .address = config.address,
-                                            .vlan = config.vlan,
-                                            .pcp = config.vlan_pcp});
+  auto iface = host->stack_->add_interface(
+      {.medium = host->outer_->medium(),
+       .mac = config.mac,
+       .mtu = config.mtu,
+       .address = config.address,
+       .vlan = config.vlan,
+       .pcp = config.vlan_pcp,
+       // TCP frames up to 64 KiB for the kernel to cut.
+       .gso_max_size = host->outer_->offloads() ? std::size_t{65535 + 14} : 0});
   if (!iface)
     return error(fmt::format("cannot add the interface {}: {}", config.address.to_string(),
                              iface.error().message()));

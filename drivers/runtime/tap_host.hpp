@@ -56,14 +56,15 @@ struct TapHostConfig {
   std::string pcap;  // empty: no capture
   FaultSpec faults;  // FaultSpec{} (no --faults): no fault decorator
   spdlog::level::level_enum log_level = spdlog::level::info;
+  bool offload = true;  // the TAP's checksum and TSO offloads (TapConfig::offload), but --faults
 };
 
 // A TapHostConfig from apps::CommonOptions, or any struct with its field names (a template, so
 // the drivers need not include apps/).
 template <class CommonOptions>
 TapHostConfig tap_host_config(const CommonOptions& o) {
-  return {o.device, o.ip,       o.gateway, o.mac,    o.mtu,
-          o.vlan,   o.vlan_pcp, o.pcap,    o.faults, o.log_level};
+  return {o.device,   o.ip,   o.gateway, o.mac,       o.mtu,    o.vlan,
+          o.vlan_pcp, o.pcap, o.faults,  o.log_level, o.offload};
 }
 
 class TapHost {

@@ -25,6 +25,12 @@ namespace tapir::drivers {
 struct TapConfig {
   std::string name;                  // interface name, at most 15 characters
   Medium medium = Medium::Ethernet;  // Ethernet = TAP (IFF_TAP), Ip = TUN (IFF_TUN)
+  // Open with a virtio-net header on every frame (IFF_VNET_HDR) and offer the kernel checksum
+  // and TCP segmentation offloads (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4): the kernel then
+  // sends TCP segments of up to 64 KiB with their checksums left undone, and takes such
+  // segments from us, cutting them itself (stack/base/frame_info.hpp). Frames come up through
+  // FrameHandler::on_offloaded_frame.
+  bool offload = false;
 };
 
 class TapDevice final : public Device {
@@ -32,8 +38,9 @@ class TapDevice final : public Device {
   // An Ethernet header and two VLAN tags (802.1ad S-tag and 802.1Q C-tag): what a TAP frame
   // may carry beyond the IP MTU.
   static constexpr std::size_t link_overhead = 14 + 4 + 4;
-  // The receive buffer: the largest IP packet and link_overhead.
-  static constexpr std::size_t buffer_size = 65535 + link_overhead;
+  static constexpr std::size_t vnet_header_len = 10;  // struct virtio_net_hdr
+  // The receive buffer: a virtio-net header, the largest IP packet and link_overhead.
+  static constexpr std::size_t buffer_size = vnet_header_len + 65535 + link_overhead;
   // The MTU reported when SIOCGIFMTU fails.
   static constexpr std::size_t fallback_mtu = 1500;
 
@@ -68,17 +75,25 @@ class TapDevice final : public Device {
   // is counted in tx_errors and returned (the kernel refuses writes with EIO while the
   // interface is down).
   Result<void> transmit(Bytes frame, Instant now) override;
+  // With offloads (offloads()): a TSO frame of up to 64 KiB + headers, or a frame whose
+  // checksum the kernel completes; the virtio-net header says which.
+  Result<void> transmit_offloaded(Bytes frame, Instant now, const FrameInfo& info) override;
+  // TapConfig::offload was asked and the kernel took TUNSETOFFLOAD.
+  bool offloads() const override { return offloads_; }
   int native_handle() const override { return fd_; }
   const DeviceCounters& counters() const override { return counters_; }
 
  private:
-  TapDevice(int fd, int ctl_fd, std::string name, Medium medium);
+  TapDevice(int fd, int ctl_fd, std::string name, Medium medium, bool vnet_header);
+  Result<void> write_frame(Bytes frame, const FrameInfo& info);
 
   int fd_;      // /dev/net/tun, attached
   int ctl_fd_;  // AF_INET datagram socket for SIOCGIFMTU, or -1
   std::size_t mtu_ = fallback_mtu;
   std::string name_;
   Medium medium_;
+  bool vnet_header_ = false;  // every frame read or written starts with a virtio_net_hdr
+  bool offloads_ = false;
   DeviceCounters counters_;
   std::vector<std::byte> rx_buf_;  // buffer_size bytes, allocated once
 };

@@ -197,6 +197,14 @@ class Connection {
     return ack_now_ && !output_due_ && !syn_pending_ && !rst_pending_ && !rst_reply_pending_ &&
            !probe_pending_;
   }
+  // All output() would send now is what a synchronized connection sends in its steady state
+  // (ACKs, data, window updates, probes): no SYN or RST is due, and no state change waits on
+  // it. The owner may let it wait for the end of a batch of segments, so one output covers
+  // every ACK of the batch (and on a TSO device, goes out in as few frames as it can).
+  bool may_wait_for_batch() const {
+    return !syn_pending_ && !rst_pending_ && !rst_reply_pending_ &&
+           (state_ == State::Established || state_ == State::CloseWait);
+  }
 
   // The user's side. send() appends what fits in the send buffer (0 when full, or when the
   // send side is shut down or the connection is not open); recv() takes readable bytes.

@@ -27,7 +27,7 @@ netns_exec "$ns" ip link set tap0 up
 # reuse, connect() slows to a crawl hunting for a free port once thousands are waiting (the
 # kernel's cost, not tapir's). RFC 6191-style reuse with timestamps, in this namespace only.
 netns_exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1
-start_bg ip netns exec "$ns" timeout 600 "$echo_bin" --tap tap0 --ip 10.0.0.2/24 --log-level warn
+start_bg ip netns exec "$ns" timeout 600 "$echo_bin" --tap tap0 --ip 10.0.0.2/24 --log-level warn ${TAPIR_ARGS:-}
 wait_for 10 netns_exec "$ns" ping -c 1 -W 1 10.0.0.2 >/dev/null
 netns_exec "$ns" timeout 60 "$client" send 10.0.0.2 9 100000000 >/dev/null  # warm up
 for run in 1 2 3; do

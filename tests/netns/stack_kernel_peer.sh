@@ -424,8 +424,13 @@ tshark_fields() {
 }
 
 # The pcap tapir wrote: tshark opens it, it holds ARP, ICMP and UDP, nothing is malformed and no
-# IPv4, ICMP or UDP checksum is wrong (RFC 1071). The kernel's capture is held to the same.
+# IPv4, ICMP or UDP checksum is wrong (RFC 1071); tapir completes in its capture the checksums
+# an offloaded TAP leaves partial. The kernel's capture is held to the same, but for the UDP
+# checksums of the kernel's own datagrams: it leaves them to the TAP's checksum offload, and
+# tcpdump sees them before that (as on any NIC with TX checksum offload).
 for which in tapir kernel; do
+  own_udp=''
+  [[ $which == kernel ]] && own_udp=' && !(ip.src == 10.0.0.1 && udp && !icmp)'
   file=$work/$which.pcap
   err=$(tshark -n -r "$file" 2>&1 >/dev/null | grep -v '^Running as user')
   if [[ ! -s $file ]] || ! tshark -n -r "$file" -c 1 >/dev/null 2>&1 || [[ -n $err ]]; then
@@ -438,7 +443,7 @@ for which in tapir kernel; do
   udp=$(tshark_fields "$file" 'udp && !icmp' frame.number | grep -c .)
   malformed=$(tshark -n -r "$file" -Y _ws.malformed 2>/dev/null)
   badsum=$(tshark_fields "$file" \
-    'ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0' \
+    "(ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0)$own_udp" \
     frame.number frame.protocols)
   if ((arp > 0 && icmp > 0 && udp > 0)) && [[ -z $malformed && -z $badsum ]]; then
     ok "pcap ($which): tshark reads $total frames: $arp ARP, $icmp ICMP, $udp UDP; none malformed, no bad checksum"
