@@ -125,6 +125,11 @@ class Stack {
   // §3.10.7.2; Linux's listen() backlog).
   Result<TcpListener> tcp_listen(Ipv4Endpoint local, std::size_t backlog = 128);
 
+  // How many wakers the stack has called so far. A driver that sees it grow during receive()
+  // knows the app has work queued that may answer at once (a reply, a close), and may poll
+  // after that work rather than before, so the answer carries the ACK it owes.
+  std::uint64_t wakers_fired() const { return wakers_fired_; }
+
   void set_tracer(FrameTracer* tracer) { tracer_ = tracer; }
   const StackCounters& counters() const { return counters_; }
   // Every counter of the stack, by name, in a fixed order.
@@ -408,6 +413,7 @@ class Stack {
   bool rx_checksum_trusted_ = false;  // the frame being received: FrameInfo::checksum_trusted
   GsoFrame gso_;
   bool wakes_pending_ = false;  // some socket's wake_read or wake_write is set
+  std::uint64_t wakers_fired_ = 0;
   std::uint16_t next_ip_ident_ = 0;
   unsigned icmp_tokens_ = 0;
   Instant icmp_refill_{};

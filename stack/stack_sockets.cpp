@@ -200,22 +200,25 @@ void Stack::owner_failed(const link::FrameOwner& owner, std::error_code error) {
 
 void Stack::fire_wakers() {
   if (!std::exchange(wakes_pending_, false)) return;  // the common case: one test per frame
-  auto fire = [](auto& slots) {
-    for (auto& s : slots) {
-      if (!s.open) continue;
-      if (std::exchange(s.wake_read, false) && s.read_waker) s.read_waker();
-      if (std::exchange(s.wake_write, false) && s.write_waker) s.write_waker();
+  auto fire_one = [this](auto& s) {
+    if (!s.open) return;
+    if (std::exchange(s.wake_read, false) && s.read_waker) {
+      ++wakers_fired_;
+      s.read_waker();
+    }
+    if (std::exchange(s.wake_write, false) && s.write_waker) {
+      ++wakers_fired_;
+      s.write_waker();
     }
   };
-  fire(udp_);
-  fire(icmp_);
-  for (const std::uint32_t i : tcp_live_) {
-    TcpSlot& s = tcp_[i];
-    if (!s.open) continue;
-    if (std::exchange(s.wake_read, false) && s.read_waker) s.read_waker();
-    if (std::exchange(s.wake_write, false) && s.write_waker) s.write_waker();
-  }
-  fire(tcp_listeners_);
+  for (auto& s : udp_)
+    fire_one(s);
+  for (auto& s : icmp_)
+    fire_one(s);
+  for (const std::uint32_t i : tcp_live_)
+    fire_one(tcp_[i]);
+  for (auto& s : tcp_listeners_)
+    fire_one(s);
 }
 
 // ---- Socket tables -------------------------------------------------------------------------

@@ -150,17 +150,17 @@ struct Session {
 // written before the next is read, so a client that does not read its echo is held back by
 // its own window, and nothing piles up here.
 awaitable<void> tcp_echo(AsyncTcpSocket& socket, Session& session) {
-  std::vector<char> buffer(kTcpChunk);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kTcpChunk);  // not zeroed
   for (;;) {
     boost::system::error_code error;
-    const std::size_t n = co_await socket.async_read_some(boost::asio::buffer(buffer),
-                                                          redirect_error(use_awaitable, error));
+    const std::size_t n = co_await socket.async_read_some(
+        boost::asio::buffer(buffer.get(), kTcpChunk), redirect_error(use_awaitable, error));
     if (error) {
       session.log_close(error);
       co_return;
     }
     session.in += n;
-    co_await boost::asio::async_write(socket, boost::asio::buffer(buffer.data(), n),
+    co_await boost::asio::async_write(socket, boost::asio::buffer(buffer.get(), n),
                                       redirect_error(use_awaitable, error));
     if (error) {
       session.log_close(error);
@@ -173,11 +173,11 @@ awaitable<void> tcp_echo(AsyncTcpSocket& socket, Session& session) {
 // RFC 863 over TCP: "Once a connection is established any data received is thrown away. No
 // response is sent. This continues until the calling user terminates the connection."
 awaitable<void> tcp_discard(AsyncTcpSocket& socket, Session& session) {
-  std::vector<char> buffer(kTcpChunk);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kTcpChunk);  // not zeroed
   for (;;) {
     boost::system::error_code error;
-    const std::size_t n = co_await socket.async_read_some(boost::asio::buffer(buffer),
-                                                          redirect_error(use_awaitable, error));
+    const std::size_t n = co_await socket.async_read_some(
+        boost::asio::buffer(buffer.get(), kTcpChunk), redirect_error(use_awaitable, error));
     if (error) {
       session.log_close(error);
       co_return;
@@ -192,12 +192,12 @@ awaitable<void> tcp_discard(AsyncTcpSocket& socket, Session& session) {
 // client's FIN ends the stream, as does a reset (a write fails).
 awaitable<void> tcp_chargen(AsyncTcpSocket& socket, Session& session) {
   static const std::string kPattern = chargen_pattern();
-  std::vector<char> buffer(kTcpChunk);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kTcpChunk);  // not zeroed
   boost::system::error_code error;
   for (;;) {
     while (socket.socket().readable()) {  // data, the FIN or an error is there: no waiting
-      const std::size_t n = co_await socket.async_read_some(boost::asio::buffer(buffer),
-                                                            redirect_error(use_awaitable, error));
+      const std::size_t n = co_await socket.async_read_some(
+          boost::asio::buffer(buffer.get(), kTcpChunk), redirect_error(use_awaitable, error));
       if (error) {
         session.log_close(error);
         co_return;

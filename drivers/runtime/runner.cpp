@@ -184,16 +184,43 @@ void Runner::service(Port* ready) {
   const Instant t = now();
   sink_->set_now(t);
   bool ready_has_more = false;
+  const std::uint64_t woken = stack_.wakers_fired();
   if (ready != nullptr && !ready->failed) ready_has_more = pump(*ready, t);
   for (auto& port : ports_)
     if (port.get() != ready && !port->failed && port->device.next_deadline() <= t) pump(*port, t);
-  stack_.poll(t, *sink_);
-  if (ready != nullptr) watch(*ready, ready_has_more);
-  arm_timer();
+  if (poll_deferred_ || (ready != nullptr && stack_.wakers_fired() != woken)) {
+    // The frames woke the app. Poll after its handlers have run, so the ACKs and window updates
+    // the frames made due leave with the app's answer (an echo, a response, a FIN) instead of
+    // in frames of their own; kicks and reads meanwhile join that poll, and its service arms
+    // the timer.
+    if (!poll_deferred_) {
+      poll_deferred_ = true;
+      kick_posted_ = true;
+      poll_after(kAppHops);
+    }
+    if (ready != nullptr) watch(*ready, ready_has_more);
+  } else {
+    stack_.poll(t, *sink_);
+    if (ready != nullptr) watch(*ready, ready_has_more);
+    arm_timer();
+  }
   // Frames put on an in-process wire: the runner at its other end has no descriptor to wake it.
   if (std::exchange(sent_in_process_, false))
     for (Runner* other : group_->members)
       if (other != this) other->kick();
+}
+
+void Runner::poll_after(unsigned hops) {
+  boost::asio::post(io_, [this, hops, alive = std::weak_ptr<int>(alive_)] {
+    if (alive.expired()) return;
+    if (hops > 1) {
+      poll_after(hops - 1);
+      return;
+    }
+    kick_posted_ = false;
+    poll_deferred_ = false;
+    if (running_) service(nullptr);
+  });
 }
 
 bool Runner::pump(Port& port, Instant now) {

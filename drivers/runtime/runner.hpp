@@ -19,6 +19,10 @@
 // as a tapir::Instant (now()).
 // Apps that change a socket from outside a stack call (async_socket.hpp does this after every
 // send) call kick(), which posts one poll; repeated kicks before it runs coalesce.
+// When frames woke the app (a waker fired: Stack::wakers_fired() grew), the poll after them
+// waits until the app's handlers have run (kAppHops rounds of posted handlers), so the ACKs
+// those frames made due leave with the app's answer: an echo with its ACK, a FIN with the ACK
+// of the peer's FIN. Reads and kicks meanwhile only receive; that poll covers them all.
 //
 // Per frame the runner neither allocates nor formats a log line. A device whose receive()
 // fails is logged once (logger "drv") and no longer read; frames are still sent to it.
@@ -115,6 +119,12 @@ class Runner {
   // Runs the stack for one wake-up: receives from `ready` (a descriptor said so, may be null)
   // and from every device that is due, polls, re-arms the timer.
   void service(Port* ready);
+  // How many handlers deep the app's answer to a waker lies: the socket's readiness handler,
+  // the operation's completion (which resumes a coroutine), and for a connection just
+  // accepted, the accept's completion and the new coroutine's first read (async_tcp.hpp).
+  static constexpr unsigned kAppHops = 4;
+  // Services the stack (as kick() does) once `hops` rounds of posted handlers have run.
+  void poll_after(unsigned hops);
   // Hands the device's ready frames to the stack; true if it may have more right now.
   bool pump(Port& port, Instant now);
   void fail(Port& port, const std::error_code& error);
@@ -137,6 +147,7 @@ class Runner {
   std::uint64_t timer_generation_ = 0;
   bool timer_armed_ = false;
   bool kick_posted_ = false;
+  bool poll_deferred_ = false;  // a poll_after() is on its way: services until then only receive
   bool running_ = false;
   RunnerCounters counters_;
   std::shared_ptr<spdlog::logger> log_;

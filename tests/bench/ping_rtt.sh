@@ -20,7 +20,7 @@ netns_create "$ns"
 netns_exec "$ns" ip tuntap add dev tap0 mode tap
 netns_exec "$ns" ip addr add 10.0.0.1/24 dev tap0
 netns_exec "$ns" ip link set tap0 up
-start_bg ip netns exec "$ns" timeout 300 "$echo_bin" --tap tap0 --ip 10.0.0.2/24 --log-level warn
+start_bg ip netns exec "$ns" timeout 300 "$echo_bin" --tap tap0 --ip 10.0.0.2/24 --log-level warn ${TAPIR_ARGS:-}
 wait_for 10 netns_exec "$ns" ping -c 1 -W 1 10.0.0.2 >/dev/null
 netns_exec "$ns" ping -q -c 200 -i 0.002 -s "$size" 10.0.0.2 >/dev/null  # warm up
 summarise() {

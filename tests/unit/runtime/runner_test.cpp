@@ -21,13 +21,17 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
 #include "drivers/memory/fault_model.hpp"
 #include "drivers/memory/memory_wire.hpp"
 #include "drivers/runtime/async_socket.hpp"
+#include "drivers/runtime/async_tcp.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/icmpv4.hpp"
 
@@ -411,6 +415,74 @@ TEST(Runner, UdpEchoOverDescriptorDevices) {
   // The runners released the descriptors without closing them: the devices own them.
   EXPECT_NE(::fcntl(fd_a, F_GETFD), -1);
   EXPECT_NE(::fcntl(fd_b, F_GETFD), -1);
+}
+
+// When frames wake the app, the runner polls the stack only after the app's handlers ran, so
+// the ACK a request made due leaves inside the answer (RFC 9293 §3.8.6.3 lets an ACK wait for
+// data to ride on): the echo server's side of one connection is three frames, SYN-ACK, the
+// echo carrying the ACK of the request, and its FIN carrying the ACK of the client's FIN.
+TEST(Runner, AnAnswerCarriesTheAckItsRequestMadeDue) {
+  using boost::asio::redirect_error;
+  using boost::asio::use_awaitable;
+  auto [fd_a, fd_b] = socketpair_fds();
+  boost::asio::io_context io;
+  SocketpairDevice dev_a(fd_a), dev_b(fd_b);
+  auto a = make_stack(1), b = make_stack(2);
+  Runner runner_a(io, *a), runner_b(io, *b, runner_a);
+  runner_a.attach(dev_a, add_interface(*a, kMacA, kIpA));
+  runner_b.attach(dev_b, add_interface(*b, kMacB, kIpB));
+  AsyncTcpAcceptor acceptor(runner_b, *b->tcp_listen({Ipv4Address::any(), 7}));
+  std::string reply(4, '\0');
+  bool server_done = false, client_done = false;
+  auto stop_when_done = [&] {
+    if (!server_done || !client_done) return;
+    runner_a.stop();
+    runner_b.stop();
+  };
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        boost::system::error_code error;
+        AsyncTcpSocket socket =
+            co_await acceptor.async_accept(redirect_error(use_awaitable, error));
+        std::array<char, 64> buffer{};
+        for (;;) {
+          const std::size_t n = co_await socket.async_read_some(
+              boost::asio::buffer(buffer), redirect_error(use_awaitable, error));
+          if (error) break;
+          co_await boost::asio::async_write(socket, boost::asio::buffer(buffer.data(), n),
+                                            redirect_error(use_awaitable, error));
+        }
+        socket.close();
+        server_done = true;
+        stop_when_done();
+      },
+      boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        boost::system::error_code error;
+        AsyncTcpSocket socket(runner_a);
+        co_await socket.async_connect({kIpB, 7}, redirect_error(use_awaitable, error));
+        co_await boost::asio::async_write(socket, boost::asio::buffer(std::string_view("ping")),
+                                          redirect_error(use_awaitable, error));
+        co_await boost::asio::async_read(socket, boost::asio::buffer(reply),
+                                         redirect_error(use_awaitable, error));
+        (void)socket.shutdown_send();
+        std::array<char, 8> rest{};
+        (void)co_await socket.async_read_some(boost::asio::buffer(rest),
+                                              redirect_error(use_awaitable, error));
+        client_done = true;
+        stop_when_done();
+      },
+      boost::asio::detached);
+  runner_a.start();
+  runner_b.start();
+  io.run_for(kBound);
+  EXPECT_EQ(reply, "ping");
+  ASSERT_TRUE(server_done && client_done);
+  // B's segments: the connection's three, none of them a pure ACK.
+  EXPECT_EQ(b->counters().tcp.tx_segments.value(), 3U);
 }
 
 // Frames waiting in the descriptor are all read, in batches of Runner::kBatch, even when no new
