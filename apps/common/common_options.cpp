@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <sched.h>
 #include <system_error>
 #include <utility>
 
@@ -97,6 +98,11 @@ void add_common_options(CLI::App& app, RawCommonOptions& raw) {
       ->type_name("LEVEL");
   app.add_flag("--no-offload", raw.no_offload,
                "plain frames on the TAP: no checksum or TCP segmentation offload (TSO)");
+  app.add_option("--busy-poll", raw.busy_poll,
+                 "after each frame keep polling the TAP for US microseconds before sleeping: "
+                 "lower latency for a busy CPU (0..1000000, default 0)")
+      ->type_name("US");
+  app.add_option("--cpu", raw.cpu, "run on CPU N only (sched_setaffinity)")->type_name("N");
 }
 
 tl::expected<CommonOptions, std::string> finish(const RawCommonOptions& raw) {
@@ -164,6 +170,17 @@ tl::expected<CommonOptions, std::string> finish(const RawCommonOptions& raw) {
   }
 
   out.offload = !raw.no_offload;
+  if (!raw.busy_poll.empty()) {
+    auto us = parse_number(raw.busy_poll);
+    if (!us || *us > static_cast<unsigned long>(CommonOptions::kMaxBusyPoll.count()))
+      return bad("--busy-poll", raw.busy_poll, "not a number of microseconds in 0..1000000");
+    out.busy_poll = std::chrono::microseconds(*us);
+  }
+  if (!raw.cpu.empty()) {
+    auto cpu = parse_number(raw.cpu);
+    if (!cpu || *cpu >= CPU_SETSIZE) return bad("--cpu", raw.cpu, "not a CPU number");
+    out.cpu = static_cast<unsigned>(*cpu);
+  }
   if (!raw.log_level.empty()) {
     auto level = parse_level(raw.log_level);
     if (!level) return bad("--log-level", raw.log_level, "not one of trace|debug|info|warn|error");

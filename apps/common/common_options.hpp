@@ -11,6 +11,8 @@
 //   --faults SPEC             the seeded fault model (drivers/memory/fault_model.hpp)
 //   --log-level LEVEL         trace|debug|info|warn|error, default info
 //   --no-offload              plain frames on the TAP: no checksum or TCP segmentation offload
+//   --busy-poll US            keep polling the drained TAP for US µs before sleeping (0..1000000)
+//   --cpu N                   run on CPU N only
 //
 // An app registers these next to its own options, then parses once:
 //
@@ -26,6 +28,7 @@
 // Nothing here opens a device.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -57,6 +60,8 @@ struct RawCommonOptions {
   std::string faults;
   std::string log_level;
   bool no_offload = false;
+  std::string busy_poll;
+  std::string cpu;
 };
 
 // The checked, typed options.
@@ -76,6 +81,9 @@ struct CommonOptions {
   drivers::FaultSpec faults;
   spdlog::level::level_enum log_level = spdlog::level::info;
   bool offload = true;  // false with --no-offload
+  static constexpr std::chrono::microseconds kMaxBusyPoll{1'000'000};
+  std::chrono::microseconds busy_poll{0};  // Runner::set_busy_poll()
+  std::optional<unsigned> cpu;             // checked against the allowed CPUs when applied
 };
 
 // The MAC an interface gets without --mac: the 64-bit FNV-1a hash of the device name, a NUL

@@ -256,18 +256,42 @@ void Runner::watch(Port& port, bool maybe_more) {
     });
     return;
   }
-  port.descriptor->async_wait(
-      boost::asio::posix::stream_descriptor::wait_read,
-      [this, &port, alive, generation](const boost::system::error_code& ec) {
-        if (alive.expired() || generation != port.generation) return;
-        if (ec == boost::asio::error::operation_aborted) return;
-        if (ec) {
-          port.watching = false;
-          fail(port, std::error_code(ec));
-          return;
+  if (busy_poll_.count() > 0) {
+    spin(port, std::chrono::steady_clock::now() + busy_poll_);
+    return;
+  }
+  wait_readable(port);
+}
+
+void Runner::spin(Port& port, std::chrono::steady_clock::time_point until) {
+  boost::asio::post(
+      io_, [this, &port, until, alive = std::weak_ptr<int>(alive_), generation = port.generation] {
+        if (alive.expired() || generation != port.generation || !running_) return;
+        if (readable_now(port.descriptor->native_handle())) {
+          counters_.busy_poll_hits.inc();
+          on_readable(port);
+        } else if (std::chrono::steady_clock::now() < until) {
+          spin(port, until);
+        } else {
+          wait_readable(port);
         }
-        on_readable(port);
       });
+}
+
+void Runner::wait_readable(Port& port) {
+  const std::uint64_t generation = port.generation;
+  port.descriptor->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                              [this, &port, alive = std::weak_ptr<int>(alive_),
+                               generation](const boost::system::error_code& ec) {
+                                if (alive.expired() || generation != port.generation) return;
+                                if (ec == boost::asio::error::operation_aborted) return;
+                                if (ec) {
+                                  port.watching = false;
+                                  fail(port, std::error_code(ec));
+                                  return;
+                                }
+                                on_readable(port);
+                              });
 }
 
 void Runner::on_readable(Port& port) {

@@ -24,6 +24,15 @@
 // those frames made due leave with the app's answer: an echo with its ACK, a FIN with the ACK
 // of the peer's FIN. Reads and kicks meanwhile only receive; that poll covers them all.
 //
+// Busy polling (set_busy_poll(), off by default): once a descriptor is read dry the runner keeps
+// asking it, with poll(2) and a zero timeout, for up to the budget before it goes to sleep in
+// the reactor, as Linux's SO_BUSY_POLL spins on a socket's queue. Each ask is a posted handler,
+// so the app's handlers, timers and other descriptors run in between; the budget restarts with
+// every frame. A frame that arrives meanwhile is read without the wake-up from sleep, which on
+// an idle machine costs tens of microseconds (docs/performance.md), at the price of a CPU kept
+// busy for the budget after each burst: a budget longer than the gaps between frames keeps it
+// busy for as long as traffic flows.
+//
 // Per frame the runner neither allocates nor formats a log line. A device whose receive()
 // fails is logged once (logger "drv") and no longer read; frames are still sent to it.
 #pragma once
@@ -47,10 +56,11 @@ namespace tapir::drivers {
 
 // The runner's own drops and events (`drv.*`).
 struct RunnerCounters {
-  Counter tx_no_device;   // the stack sent on an interface with no device attached: dropped
-  Counter tx_failed;      // a device's transmit() returned an error (the device counts why)
-  Counter device_failed;  // devices no longer read after receive() failed
-  Counter wakeups;        // times the runner ran the stack (descriptor, timer or kick)
+  Counter tx_no_device;    // the stack sent on an interface with no device attached: dropped
+  Counter tx_failed;       // a device's transmit() returned an error (the device counts why)
+  Counter device_failed;   // devices no longer read after receive() failed
+  Counter wakeups;         // times the runner ran the stack (descriptor, timer or kick)
+  Counter busy_poll_hits;  // descriptor reads that busy polling found ready (no sleep before)
 
   template <class F>
   void for_each_counter(F&& f) const {
@@ -58,6 +68,7 @@ struct RunnerCounters {
     f("drv.tx_failed", tx_failed);
     f("drv.device_failed", device_failed);
     f("drv.wakeups", wakeups);
+    f("drv.busy_poll_hits", busy_poll_hits);
   }
 };
 
@@ -99,6 +110,10 @@ class Runner {
   std::chrono::microseconds wall_offset() const { return wall_offset_; }
   // Posts one poll of the stack (and a re-arm of the timer); coalesces repeated calls.
   void kick();
+  // How long to keep polling a drained descriptor before sleeping (see the top of this file);
+  // zero (the default) sleeps at once. Takes effect at the next wait.
+  void set_busy_poll(std::chrono::microseconds budget) { busy_poll_ = budget; }
+  std::chrono::microseconds busy_poll() const { return busy_poll_; }
 
   boost::asio::io_context& io_context() const { return io_; }
   Stack& stack() const { return stack_; }
@@ -129,6 +144,9 @@ class Runner {
   bool pump(Port& port, Instant now);
   void fail(Port& port, const std::error_code& error);
   void watch(Port& port, bool maybe_more);
+  // One busy-poll ask of a drained descriptor: read it, ask again later, or go to sleep.
+  void spin(Port& port, std::chrono::steady_clock::time_point until);
+  void wait_readable(Port& port);
   void on_readable(Port& port);
   void arm_timer();
   void release(Port& port);
@@ -149,6 +167,7 @@ class Runner {
   bool kick_posted_ = false;
   bool poll_deferred_ = false;  // a poll_after() is on its way: services until then only receive
   bool running_ = false;
+  std::chrono::microseconds busy_poll_{0};
   RunnerCounters counters_;
   std::shared_ptr<spdlog::logger> log_;
   // Handlers hold a weak_ptr to this and do nothing once it is gone (the runner was destroyed

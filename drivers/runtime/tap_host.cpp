@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <csignal>
 #include <random>
+#include <sched.h>
+#include <string>
 #include <utility>
 
 #include <fmt/core.h>
@@ -17,6 +19,40 @@ namespace {
 std::uint64_t random_seed() {
   std::random_device device;
   return (std::uint64_t{device()} << 32) | device();
+}
+
+// The CPUs in `set` as a list of ranges, "0-3,6".
+std::string cpu_list(const cpu_set_t& set) {
+  constexpr std::size_t kCpus = CPU_SETSIZE;
+  std::string out;
+  for (std::size_t cpu = 0; cpu < kCpus; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    std::size_t last = cpu;
+    while (last + 1 < kCpus && CPU_ISSET(last + 1, &set))
+      ++last;
+    if (!out.empty()) out += ',';
+    out += last == cpu ? fmt::format("{}", cpu) : fmt::format("{}-{}", cpu, last);
+    cpu = last;
+  }
+  return out;
+}
+
+// Pins the process to `cpu`, or says in one line why it cannot be.
+std::string pin_to_cpu(unsigned cpu) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+    return fmt::format("--cpu {}: sched_getaffinity: {}", cpu,
+                       std::error_code(errno, std::system_category()).message());
+  if (cpu >= std::size_t{CPU_SETSIZE} || !CPU_ISSET(cpu, &allowed))
+    return fmt::format("--cpu {}: not a CPU this process may run on ({})", cpu, cpu_list(allowed));
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (::sched_setaffinity(0, sizeof one, &one) != 0)
+    return fmt::format("--cpu {}: sched_setaffinity: {}", cpu,
+                       std::error_code(errno, std::system_category()).message());
+  return {};
 }
 
 }  // namespace
@@ -37,6 +73,9 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
   configure_logging(config.log_level);
   if (config.vlan && config.device.medium != Medium::Ethernet)
     return error("--vlan: a TUN device carries no VLAN tags: use --tap");
+
+  if (config.cpu)
+    if (auto why = pin_to_cpu(*config.cpu); !why.empty()) return error(why);
 
   std::unique_ptr<TapHost> host(new TapHost(io, config));
   const bool faults = config.faults != FaultSpec{};
@@ -62,6 +101,7 @@ std::unique_ptr<TapHost> TapHost::open(boost::asio::io_context& io, const TapHos
   if (!stack) return error(fmt::format("cannot create the stack: {}", stack.error().message()));
   host->stack_ = std::move(*stack);
   host->runner_ = std::make_unique<Runner>(io, *host->stack_);
+  host->runner_->set_busy_poll(config.busy_poll);
 
   if (!config.pcap.empty()) {
     auto pcap = PcapDevice::open(*host->outer_, config.pcap, host->runner_->wall_offset());

@@ -18,6 +18,7 @@
 //
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -57,14 +58,18 @@ struct TapHostConfig {
   FaultSpec faults;  // FaultSpec{} (no --faults): no fault decorator
   spdlog::level::level_enum log_level = spdlog::level::info;
   bool offload = true;  // the TAP's checksum and TSO offloads (TapConfig::offload), but --faults
+  // Runner::set_busy_poll(): how long to keep polling the drained TAP before sleeping.
+  std::chrono::microseconds busy_poll{0};
+  // The process runs on this CPU only (sched_setaffinity(2)); nullopt: wherever the kernel puts it.
+  std::optional<unsigned> cpu;
 };
 
 // A TapHostConfig from apps::CommonOptions, or any struct with its field names (a template, so
 // the drivers need not include apps/).
 template <class CommonOptions>
 TapHostConfig tap_host_config(const CommonOptions& o) {
-  return {o.device,   o.ip,   o.gateway, o.mac,       o.mtu,    o.vlan,
-          o.vlan_pcp, o.pcap, o.faults,  o.log_level, o.offload};
+  return {o.device, o.ip,     o.gateway,   o.mac,     o.mtu,       o.vlan, o.vlan_pcp,
+          o.pcap,   o.faults, o.log_level, o.offload, o.busy_poll, o.cpu};
 }
 
 class TapHost {

@@ -368,6 +368,34 @@ fi
 stop_bg "$faults_pid"
 
 # ---------------------------------------------------------------------------------------------
+# tap3: --busy-poll keeps polling the TAP after each frame (drv.busy_poll_hits counts frames
+# found that way) and --cpu pins the process; pings 2 ms apart all fall inside a 1 s budget.
+kernel_dev tap3 tap 10.0.4.1/24
+start_echo busy tap3 --tap tap3 --ip 10.0.4.2/24 --busy-poll 1000000 --cpu 0
+busy_pid=$echo_pid
+busy_app=$echo_app
+ping_all "busy-poll: ping -c 20 -i 0.002" 20 -c 20 -i 0.002 -W 1 10.0.4.2
+allowed=$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$busy_app/status")
+hits=0
+if counters "$busy_app" "$work/busy.log"; then hits=$(counter drv.busy_poll_hits); fi
+if [[ $allowed == 0 ]] && ((hits >= 10)); then
+  ok "busy-poll and --cpu 0: Cpus_allowed_list $allowed, drv.busy_poll_hits $hits"
+else
+  bad "busy-poll and --cpu 0: Cpus_allowed_list '$allowed' (expected 0), drv.busy_poll_hits $hits (expected >= 10):"
+  indent "$(tail -n 20 "$work/busy.log")"
+fi
+stop_bg "$busy_pid"
+# A CPU the process may not run on: one line naming it, exit 2.
+out=$(in_ns timeout 10 "$echo_bin" --tap tap9 --ip 10.0.9.2/24 --cpu 1023 2>&1)
+rc=$?
+if ((rc == 2)) && [[ $(grep -c . <<<"$out") == 1 ]] && grep -q -- '--cpu 1023: not a CPU this process may run on' <<<"$out"; then
+  ok "--cpu 1023: exit 2, '$out'"
+else
+  bad "--cpu 1023: exit $rc, expected 2 with one line:"
+  indent "$out"
+fi
+
+# ---------------------------------------------------------------------------------------------
 # The captures. SIGTERM must stop tapir-echo cleanly (exit 0) with its pcap flushed.
 # gone PID: PID has exited (a zombie counts as gone).
 # shellcheck disable=SC2317  # called through wait_for

@@ -62,6 +62,9 @@ TEST(CommonOptions, MinimalTapCommandLineGetsDefaults) {
   EXPECT_EQ(c.faults, drivers::FaultSpec{});
   EXPECT_FALSE(c.faults.any());
   EXPECT_EQ(c.log_level, spdlog::level::info);
+  EXPECT_TRUE(c.offload);
+  EXPECT_EQ(c.busy_poll, std::chrono::microseconds{0});
+  EXPECT_FALSE(c.cpu);
 }
 
 TEST(CommonOptions, TunSelectsIpMedium) {
@@ -72,16 +75,31 @@ TEST(CommonOptions, TunSelectsIpMedium) {
 }
 
 TEST(CommonOptions, EveryOptionIsRead) {
-  auto o = run({"--tap",       "tap1",
-                "--ip",        "192.168.5.9/24",
-                "--gateway",   "192.168.5.1",
-                "--mac",       "02:AA:bb:cc:dd:0e",
-                "--mtu",       "9000",
-                "--vlan",      "42",
-                "--vlan-pcp",  "5",
-                "--pcap",      "out.pcap",
-                "--faults",    "loss=3%,seed=7",
-                "--log-level", "trace"});
+  auto o = run({"--tap",
+                "tap1",
+                "--ip",
+                "192.168.5.9/24",
+                "--gateway",
+                "192.168.5.1",
+                "--mac",
+                "02:AA:bb:cc:dd:0e",
+                "--mtu",
+                "9000",
+                "--vlan",
+                "42",
+                "--vlan-pcp",
+                "5",
+                "--pcap",
+                "out.pcap",
+                "--faults",
+                "loss=3%,seed=7",
+                "--log-level",
+                "trace",
+                "--no-offload",
+                "--busy-poll",
+                "50",
+                "--cpu",
+                "1"});
   ASSERT_TRUE(o.options) << o.err;
   const auto& c = *o.options;
   EXPECT_EQ(c.ip.address(), Ipv4Address(192, 168, 5, 9));
@@ -96,6 +114,9 @@ TEST(CommonOptions, EveryOptionIsRead) {
   EXPECT_EQ(c.pcap, "out.pcap");
   EXPECT_EQ(c.faults, *drivers::FaultSpec::parse("loss=3%,seed=7"));
   EXPECT_EQ(c.log_level, spdlog::level::trace);
+  EXPECT_FALSE(c.offload);
+  EXPECT_EQ(c.busy_poll, std::chrono::microseconds{50});
+  EXPECT_EQ(c.cpu, 1U);
 }
 
 TEST(CommonOptions, EveryLogLevelIsRead) {
@@ -251,6 +272,29 @@ TEST(CommonOptions, RejectsBadFaultsWithTheFaultSpecLine) {
   expect_rejected({"--tap", "tap0", "--ip", "10.0.0.2/24", "--faults", spec}, line);
   expect_rejected({"--tap", "tap0", "--ip", "10.0.0.2/24", "--faults", "bogus=1"},
                   drivers::FaultSpec::error_line("bogus=1"));
+}
+
+TEST(CommonOptions, BusyPollBoundsAreAccepted) {
+  for (const char* us : {"0", "1000000"}) {
+    auto o = run({"--tap", "tap0", "--ip", "10.0.0.2/24", "--busy-poll", us});
+    ASSERT_TRUE(o.options) << o.err;
+    EXPECT_EQ(o.options->busy_poll.count(), std::stol(us));
+  }
+}
+
+TEST(CommonOptions, RejectsABadBusyPoll) {
+  for (const char* us : {"1000001", "-5", "50us", "fast"})
+    expect_rejected(
+        {"--tap", "tap0", "--ip", "10.0.0.2/24", "--busy-poll", us},
+        std::string("--busy-poll: \"") + us + "\": not a number of microseconds in 0..1000000");
+}
+
+TEST(CommonOptions, RejectsABadCpu) {
+  // Whether the CPU is one the process may run on is checked when the app pins itself
+  // (TapHost::open); here only that it is a CPU number at all.
+  for (const char* cpu : {"-1", "1024", "first"})
+    expect_rejected({"--tap", "tap0", "--ip", "10.0.0.2/24", "--cpu", cpu},
+                    std::string("--cpu: \"") + cpu + "\": not a CPU number");
 }
 
 TEST(CommonOptions, RejectsUnknownLogLevel) {

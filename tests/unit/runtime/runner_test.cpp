@@ -515,6 +515,68 @@ TEST(Runner, ReadsEveryQueuedFrameWhenTheDeviceHandsOverFewerThanAsked) {
   expect_all_queued_frames_read(1, 10);
 }
 
+// Busy polling: a frame that arrives within the budget after the descriptor was read dry is
+// read by the runner's polling (drv.busy_poll_hits), not by a wake-up from the reactor; once
+// the budget has run out the runner sleeps: nothing of it is left to run.
+struct BusyPollRun {
+  std::uint64_t frames = 0;
+  std::uint64_t hits = 0;
+  bool spinning_at_end = false;
+};
+
+BusyPollRun busy_poll_run(std::chrono::microseconds budget, std::chrono::milliseconds frame_after,
+                          std::chrono::milliseconds run_for) {
+  auto [fd_stack, fd_peer] = socketpair_fds();
+  boost::asio::io_context io;
+  SocketpairDevice device(fd_stack);
+  auto stack = make_stack(1);
+  Runner runner(io, *stack);
+  runner.set_busy_poll(budget);
+  runner.attach(device, add_interface(*stack, kMacA, kIpA));
+  runner.start();
+  std::array<std::byte, 60> junk{};  // an Ethernet frame for no one: counted and dropped
+  boost::asio::steady_timer send_at(io, frame_after);
+  send_at.async_wait([&, fd = fd_peer](const boost::system::error_code&) {
+    EXPECT_EQ(::send(fd, junk.data(), junk.size(), 0), static_cast<ssize_t>(junk.size()));
+  });
+  io.run_for(run_for);
+  BusyPollRun out;
+  out.frames = stack->counters().eth.rx_frames.value();
+  out.hits = runner.counters().busy_poll_hits.value();
+  // The start-up announcement's timer is seconds away: a handler ready now is the runner's
+  // polling.
+  out.spinning_at_end = io.poll_one() > 0;
+  runner.stop();
+  io.run_for(10ms);
+  ::close(fd_peer);
+  return out;
+}
+
+TEST(Runner, BusyPollingReadsAFrameWithinTheBudgetWithoutSleeping) {
+  const auto r = busy_poll_run(2s, 30ms, 60ms);
+  EXPECT_EQ(r.frames, 1U);
+  EXPECT_EQ(r.hits, 1U);
+  EXPECT_TRUE(r.spinning_at_end);  // the budget restarted with the frame
+}
+
+TEST(Runner, BusyPollingSleepsOnceTheBudgetRunsOut) {
+  // 10 ms budget, frame at 60 ms: read by the reactor; 60 ms later the runner sleeps again.
+  const auto r = busy_poll_run(10ms, 60ms, 120ms);
+  EXPECT_EQ(r.frames, 1U);
+  EXPECT_EQ(r.hits, 0U);
+  EXPECT_FALSE(r.spinning_at_end);
+}
+
+TEST(Runner, WithoutBusyPollingTheRunnerSleepsAtOnce) {
+  boost::asio::io_context io;
+  auto stack = make_stack(1);
+  EXPECT_EQ(Runner(io, *stack).busy_poll(), std::chrono::microseconds{0});  // the default
+  const auto r = busy_poll_run(std::chrono::microseconds{0}, 20ms, 40ms);
+  EXPECT_EQ(r.frames, 1U);
+  EXPECT_EQ(r.hits, 0U);
+  EXPECT_FALSE(r.spinning_at_end);
+}
+
 // A device whose receive() fails: logged once, no longer read.
 class BrokenDevice final : public Device {
  public:
