@@ -689,6 +689,9 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
     return false;
   }
   if (ack < una) return true;  // "If the ACK is a duplicate (SEG.ACK < SND.UNA), it can be ignored"
+  // RFC 1122 §4.2.2.17: the peer answers; the zero-window probes it leaves unanswered count
+  // again from zero (as Linux's tcp_ack clears icsk_probes_out).
+  persist_probes_ = 0;
 
   // Our FIN takes a sequence number but no byte of the send buffer.
   const bool acks_fin = fin_sent_ && ack == fin_seq_ + 1;
@@ -934,9 +937,24 @@ void Connection::poll(Instant now) {
   }
   if (persist_at_ <= now) {
     persist_at_ = kNever;
+    // RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1: the connection stays open as long as the peer
+    // answers the probes; as Linux's tcp_probe_timer, after max_retries probes in a row left
+    // unanswered, or once the user timeout has passed since the first probe of this stall, the
+    // peer is taken for dead (timed_out, as giving up on retransmissions).
+    if (persist_since_ == kNever) {
+      persist_since_ = now;
+    } else if (config_.user_timeout.count() > 0 && now - persist_since_ >= config_.user_timeout) {
+      time_out();
+      return;
+    }
+    if (persist_probes_ >= config_.max_retries) {
+      time_out();
+      return;
+    }
     probe_pending_ = true;
     counters_.tx_zero_window_probes.inc();
     ++persist_backoff_;
+    ++persist_probes_;
   }
   if (keepalive_at_ <= now) {
     keepalive_at_ = kNever;
@@ -1372,7 +1390,11 @@ void Connection::arm_persist(Instant now) {
   const bool stalled =
       synchronized() && send_.unsent() > 0 && outstanding() == 0 && rto_at_ == kNever;
   if (!stalled) {
+    // The stall is over (the window opened, or data or the FIN is out and the retransmission
+    // timer covers it): the next one counts its probes afresh.
     persist_at_ = kNever;
+    persist_probes_ = 0;
+    persist_since_ = kNever;
     return;
   }
   if (persist_at_ != kNever) return;
@@ -1380,6 +1402,11 @@ void Connection::arm_persist(Instant now) {
   for (unsigned i = 0; i < persist_backoff_ && d < rtt_.config().max_rto; ++i)
     d *= 2;
   persist_at_ = now + std::min(d, rtt_.config().max_rto);
+  // As Linux's tcp_clamp_probe0_to_user_timeout: the probe timer fires no later than the user
+  // timeout, counted from the first probe.
+  if (config_.user_timeout.count() > 0 && persist_since_ != kNever) {
+    persist_at_ = std::min(persist_at_, std::max(now, persist_since_ + config_.user_timeout));
+  }
 }
 
 }  // namespace tapir::tcp

@@ -90,10 +90,12 @@ struct ConnectionConfig {
   unsigned syn_retries = 6;
   unsigned synack_retries = 5;
   // RFC 9293 §3.8.3 R2 / RFC 1122 §4.2.3.5: retransmissions of data before the connection is
-  // dropped (Linux's tcp_retries2).
+  // dropped (Linux's tcp_retries2); also the zero-window probes in a row the peer may leave
+  // unanswered (Linux's tcp_probe_timer uses tcp_retries2 too).
   unsigned max_retries = 15;
   // RFC 9293 §3.8.3 / RFC 5482: the user timeout, how long data may stay unacknowledged before
-  // the connection is aborted; zero: off (max_retries alone decides).
+  // the connection is aborted, or a zero window stay shut from the first probe on (as Linux);
+  // zero: off (max_retries alone decides).
   Duration user_timeout{0};
   // An orphaned connection (closed by the user) waits at most this long in FIN-WAIT-2 for the
   // peer's FIN (Linux's tcp_fin_timeout).
@@ -390,6 +392,10 @@ class Connection {
   Instant last_recv_{};
   unsigned retries_ = 0;  // timer expiries since the last progress
   unsigned persist_backoff_ = 0;
+  // Zero-window probes sent since the peer last acknowledged anything (Linux's
+  // icsk_probes_out), and when the first probe of this stall went (icsk_probes_tstamp).
+  unsigned persist_probes_ = 0;
+  Instant persist_since_ = kNever;
   unsigned keepalive_probes_ = 0;
   Instant last_now_{};
 

@@ -168,6 +168,88 @@ TEST_F(TcpTimers, ZeroWindowIsProbedWithBackoffWhileTheConnectionStaysOpen) {
   EXPECT_EQ(conn().next_deadline(), now_ + 200ms);
 }
 
+// RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1: the connection stays open only as long as the peer
+// answers the probes. As Linux's tcp_probe_timer, max_retries (15, tcp_retries2) probes in a row
+// left unanswered mean the peer is dead: the next expiry gives up as the retransmission timer
+// does -- timed_out, and a RST <SEQ=SND.NXT><ACK=RCV.NXT>.
+TEST_F(TcpTimers, UnansweredZeroWindowProbesGiveUpAfterMaxRetries) {
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  Instant armed = now_;
+  Duration backoff = 200ms;
+  for (int i = 0; i < 15; ++i) {
+    EXPECT_EQ(conn().next_deadline(), armed + backoff) << i;
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+    armed = now_;
+    backoff = std::min<Duration>(2 * backoff, 120s);
+  }
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_EQ(conn().next_deadline(), armed + 120s);
+  EXPECT_SENT(fire(), with_rst(ours(kIss + 1001, kIrs + 1, 0)));
+  EXPECT_EQ(conn().state(), State::Closed);
+  EXPECT_EQ(conn().error(), std::make_error_code(std::errc::timed_out));
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 15U);
+  EXPECT_EQ(conn().counters().timeouts.value(), 1U);
+}
+
+// RFC 1122 §4.2.2.17: only probes in a row left unanswered count; any ACK from the peer (here one
+// still showing a zero window) starts the count again, as Linux's tcp_ack clears
+// icsk_probes_out. The back-off is not reset by it (only by a window that opens).
+TEST_F(TcpTimers, AnAnsweredZeroWindowProbeStartsTheCountAgain) {
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  for (int i = 0; i < 10; ++i)
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+  now_ += 1ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  for (int i = 0; i < 15; ++i)
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_SENT(fire(), with_rst(ours(kIss + 1001, kIrs + 1, 0)));
+  EXPECT_EQ(conn().error(), std::make_error_code(std::errc::timed_out));
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 25U);
+}
+
+// RFC 9293 §3.8.3 / RFC 5482 with a zero window: as Linux (tcp_probe_timer,
+// tcp_clamp_probe0_to_user_timeout), the user timeout counts from the first probe of the stall,
+// answered or not, and the probe timer fires no later than it: probes at 0, 0.4, 1.2 and 2.8 s
+// after the first, then the give-up at 5 s (the next probe would have come at 6 s).
+TEST_F(TcpTimers, UserTimeoutBoundsAZeroWindowFromTheFirstProbe) {
+  ConnectionConfig c = harness_config();
+  c.user_timeout = 5s;
+  make(c);
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768));
+  const Instant first = now_;
+  for (int i = 0; i < 3; ++i) {
+    now_ += 1ms;
+    EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty()) << i;
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+  }
+  EXPECT_EQ(now_, first + 2800ms);
+  now_ += 1ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  EXPECT_EQ(conn().next_deadline(), first + 5s);
+  EXPECT_SENT(fire(), with_rst(ours(kIss + 1001, kIrs + 1, 0)));
+  EXPECT_EQ(conn().state(), State::Closed);
+  EXPECT_EQ(conn().error(), std::make_error_code(std::errc::timed_out));
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 4U);
+}
+
 // RFC 1122 §4.2.3.6: keep-alive is off unless asked for; on, an idle connection is probed after
 // `idle`, then every `interval`; after `probes` unanswered probes it is dead: timed_out, with a
 // RST (as Linux's tcp_keepalive_timer). The probe is Linux's: <SEQ=SND.UNA-1>, no data.
