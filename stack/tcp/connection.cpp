@@ -665,6 +665,14 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
       rst_reply_pending_ = true;
       return false;
     }
+    if (accept_queue_full_) {
+      // No room in the listener's accept queue: as Linux's tcp_check_req with
+      // tcp_abort_on_overflow = 0, the ACK (and any data on it) is dropped and the connection
+      // stays in SYN-RECEIVED; its timer keeps retransmitting the SYN-ACK (RFC 9293 §3.8.1), so
+      // the peer acknowledges again, and the handshake completes once the user made room.
+      handshake_held_ = true;
+      return false;
+    }
     syn_acked_ = true;
     syn_pending_ = false;
     handshake_rtt(seg, now);

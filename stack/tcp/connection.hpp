@@ -222,6 +222,16 @@ class Connection {
   void orphan(Instant now);
   bool orphaned() const { return orphaned_; }
 
+  // Set by the owner before on_segment() of a passive open: its listener's accept queue is full.
+  // Then the ACK that would complete the handshake in SYN-RECEIVED is dropped (with any data on
+  // it) and the connection stays half-open, its SYN-ACK retransmitted on the timer, so the
+  // peer's next ACK or data completes it once there is room -- as Linux with
+  // tcp_abort_on_overflow = 0 (tcp_check_req). When the SYN-ACK retries run out the connection
+  // closes without a RST, as Linux drops the request.
+  void set_accept_queue_full(bool full) { accept_queue_full_ = full; }
+  // Whether on_segment() dropped such an ACK since the last call (the owner counts it).
+  bool take_handshake_held() { return std::exchange(handshake_held_, false); }
+
   // Options the user may change at any time.
   void set_no_delay(bool on) { config_.no_delay = on; }
   void set_keep_alive(const KeepAliveConfig& ka, Instant now);
@@ -324,6 +334,8 @@ class Connection {
   FourTuple tuple_;
   std::size_t mtu_ = 1500;
   bool orphaned_ = false;
+  bool accept_queue_full_ = false;  // set_accept_queue_full
+  bool handshake_held_ = false;     // a handshake-completing ACK was dropped for it
   std::uint8_t events_ = 0;
   std::error_code error_;
   std::error_code soft_error_;
