@@ -966,7 +966,13 @@ void Connection::poll(Instant now) {
   }
   if (keepalive_at_ <= now) {
     keepalive_at_ = kNever;
-    if (config_.keep_alive.enabled && synchronized()) {
+    if (config_.keep_alive.enabled && synchronized() &&
+        (outstanding() > 0 || send_.unsent() > 0 || (fin_queued_ && !fin_sent_))) {
+      // RFC 1122 §4.2.3.6: keep-alives are for an idle connection. With data (or the FIN) in
+      // flight or waiting to go, the retransmission or persist timer watches the peer; as
+      // Linux's tcp_keepalive_timer (packets_out or a send queue), look again after `idle`.
+      keepalive_at_ = now + config_.keep_alive.idle;
+    } else if (config_.keep_alive.enabled && synchronized()) {
       // RFC 1122 §4.2.3.6: after `probes` unanswered probes the connection is dead.
       if (keepalive_probes_ >= config_.keep_alive.probes) {
         time_out();

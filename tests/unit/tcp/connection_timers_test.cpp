@@ -283,6 +283,59 @@ TEST_F(TcpTimers, AnsweredKeepAliveRestartsTheIdleTimer) {
   EXPECT_EQ(conn().state(), State::Closed);
 }
 
+// RFC 1122 §4.2.3.6: keep-alives probe an idle connection only. With data unacknowledged the
+// retransmission timer watches the peer (RFC 6298 §5: 0.2, 0.6, 1.4, 3.0, 6.2 s ...): as Linux's
+// tcp_keepalive_timer, the keep-alive timer then only looks again after `idle`, and sends
+// nothing. Once everything is acknowledged the connection is idle and is probed after `idle`.
+TEST_F(TcpTimers, KeepAliveWaitsWhileDataIsUnacknowledged) {
+  conn().set_keep_alive(KeepAliveConfig{true, 1s, 1s, 2}, now_);
+  ASSERT_EQ(send(100), 100U);
+  EXPECT_SENT(output(), ours_data(kIss + 1, kIrs + 1, 32768, 100, true));
+  const Instant sent_at = now_;
+  int retransmissions = 0;
+  for (int i = 0; i < 100 && now_ < sent_at + 10s && conn().state() == State::Established; ++i) {
+    // The keep-alive timer's expiries (every second) send nothing; the others resend the data.
+    const auto out = fire();
+    if (out.empty()) continue;
+    ++retransmissions;
+    EXPECT_SENT(out, ours_data(kIss + 1, kIrs + 1, 32768, 100, true)) << (now_ - sent_at).count();
+  }
+  EXPECT_EQ(retransmissions, 5);
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_EQ(conn().counters().tx_keepalives.value(), 0U);
+  EXPECT_EQ(conn().counters().tx_retransmits.value(), 5U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 101)).empty());
+  EXPECT_EQ(conn().next_deadline(), now_ + 1s);
+  EXPECT_SENT(fire(), ours(kIss + 100, kIrs + 1, 32768));
+  EXPECT_EQ(conn().counters().tx_keepalives.value(), 1U);
+}
+
+// RFC 1122 §4.2.3.6 with data waiting behind a zero window: the persist timer probes it (RFC 9293
+// §3.8.6.1), and keep-alives are not sent beside the probes, nor do they time the connection out
+// while the peer answers them.
+TEST_F(TcpTimers, KeepAliveWaitsWhileDataWaitsForTheWindow) {
+  conn().set_keep_alive(KeepAliveConfig{true, 1s, 1s, 2}, now_);
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  const Instant stalled_at = now_;
+  for (int i = 0; i < 200 && now_ < stalled_at + 60s && conn().state() == State::Established; ++i) {
+    const auto out = fire();
+    if (out.empty()) continue;  // the keep-alive timer, looking again
+    EXPECT_SENT(out, ours(kIss + 1000, kIrs + 1, 32768));
+    now_ += 1ms;
+    EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  }
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_EQ(conn().counters().tx_keepalives.value(), 0U);
+  // Probes at 0.2, 0.6, 1.4, 3.0, 6.2, 12.6, 25.4 and 51.0 s (and answered).
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 8U);
+}
+
 // RFC 1191 / RFC 9293 §3.7.2: when the path MTU falls, segments shrink to it (1300 - 40 - 12) and
 // what was sent too large goes again at once, smaller.
 TEST_F(TcpTimers, PathMtuDropResendsSmallerAtOnce) {
