@@ -233,9 +233,16 @@ void Connection::on_path_mtu(std::size_t mtu) {
   if (mtu >= mtu_ || mtu < 68) return;
   mtu_ = mtu;
   send_.set_smss(effective_mss());
-  // RFC 1191 §6.5: what was sent too large is retransmitted at once, smaller.
-  if (send_.in_flight() > 0 && synchronized()) {
-    rto_at_ = last_now_;
+  // RFC 1191 §6.5: what was sent too large is retransmitted at once, smaller. As Linux's
+  // tcp_simple_retransmit, that is not congestion (RFC 8201 §5.4 likewise): no back-off of the
+  // RTO, cwnd and ssthresh left alone; only the segments larger than the new MSS go again, within
+  // cwnd (send_queue). As Linux's CA_Loss with high_seq = SND.NXT, the old flight starts no fast
+  // recovery. A timeout already going back N resends everything at the new size anyway.
+  if (send_.in_flight() > 0 && synchronized() && !rto_retransmit_) {
+    pmtu_retransmit_ = true;
+    pmtu_next_ = pmtu_end_ = send_.una();
+    if (!rto_recover_) rto_recover_ = send_.nxt();
+    output_due_ = true;
   }
 }
 
@@ -1023,6 +1030,7 @@ void Connection::on_retransmit_timer(Instant /*now*/) {
   // pace the loss window allows.
   rto_next_ = send_.una();
   rto_retransmit_ = true;
+  pmtu_retransmit_ = false;  // going back N resends all at the new MSS
   if (fin_sent_ && send_.una() == fin_seq_) fin_resend_ = true;
   rtt_.back_off();
   output_due_ = true;
@@ -1323,6 +1331,32 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
     }
     if (rto_next_ < send_.nxt()) return sent || flush_fin(sink, now, sent);
     rto_retransmit_ = false;
+  }
+
+  // After the path MTU fell (on_path_mtu): each segment sent larger than the MSS now is resent
+  // in pieces of it, oldest first, within cwnd (pipe: what lies below the one being resent), as
+  // Linux's tcp_simple_retransmit and tcp_xmit_retransmit_queue. Resending the segment at
+  // SND.UNA restarts the timer at the RTO as it is (RFC 6298 §5.3), not backed off.
+  if (pmtu_retransmit_) {
+    for (;;) {
+      if (pmtu_next_ < send_.una()) pmtu_next_ = send_.una();
+      if (pmtu_next_ >= pmtu_end_) {
+        const auto next = send_.next_longer_than(pmtu_next_, mss);
+        if (!next) {
+          pmtu_retransmit_ = false;
+          break;
+        }
+        pmtu_next_ = next->first;
+        pmtu_end_ = next->second;
+      }
+      const auto pipe = static_cast<std::size_t>(pmtu_next_ - send_.una());
+      if (pipe + mss > cc_.cwnd() && pipe > 0) break;
+      const bool head = pmtu_next_ == send_.una();
+      const std::size_t len = std::min(mss, static_cast<std::size_t>(pmtu_end_ - pmtu_next_));
+      pmtu_next_ += static_cast<std::uint32_t>(send_range(pmtu_next_, len, true));
+      if (head) arm_rto(now);
+    }
+    if (pmtu_retransmit_) return sent;
   }
 
   // RFC 6675 §5 (C): during SACK recovery, NextSeg() while cwnd - pipe >= 1 SMSS.

@@ -390,6 +390,11 @@ class Connection {
   bool rto_retransmit_ = false;              // the timer fired: resend from SND.UNA (go back N)
   bool rto_repeated_ = false;                // the timer already resent the segment at SND.UNA
   wire::SeqNum rto_next_{};                  // where going back N has reached
+  // The path MTU fell (on_path_mtu): the segments sent larger than the new MSS are resent, cut
+  // to it, from pmtu_next_; pmtu_end_ ends the one being resent.
+  bool pmtu_retransmit_ = false;
+  wire::SeqNum pmtu_next_{};
+  wire::SeqNum pmtu_end_{};
 
   // Timers (kNever when off).
   Instant rto_at_ = kNever;

@@ -336,18 +336,56 @@ TEST_F(TcpTimers, KeepAliveWaitsWhileDataWaitsForTheWindow) {
   EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 8U);
 }
 
-// RFC 1191 / RFC 9293 §3.7.2: when the path MTU falls, segments shrink to it (1300 - 40 - 12) and
-// what was sent too large goes again at once, smaller.
-TEST_F(TcpTimers, PathMtuDropResendsSmallerAtOnce) {
+// RFC 1191 §6.5 / RFC 9293 §3.7.2: when the path MTU falls, segments shrink to it (1300 - 40 -
+// 12 = 1248) and what was sent too large goes again at once, smaller. RFC 1191 §6.4 / RFC 8201
+// §5.4: that is not congestion; as Linux's tcp_simple_retransmit, no timeout is taken (no RTO
+// back-off, tx_rto untouched), cwnd and ssthresh stay, and the timer restarts at the RTO as it
+// was (RFC 6298 §5.3).
+TEST_F(TcpTimers, PathMtuDropResendsSmallerAtOnceWithoutACongestionResponse) {
   ASSERT_EQ(send(kMss), kMss);
   EXPECT_EQ(output().size(), 1U);
+  const std::size_t cwnd = conn().congestion().cwnd();
+  const std::size_t ssthresh = conn().congestion().ssthresh();
+  now_ += 5ms;
   conn().on_path_mtu(1300);
   EXPECT_EQ(conn().send_buffer().config().smss, 1248U);
-  EXPECT_EQ(conn().next_deadline(), now_);
-  EXPECT_SENT(advance(0ms), ours_data(kIss + 1, kIrs + 1, 32768, 1248, false));
+  EXPECT_EQ(conn().next_deadline(), now_ - 5ms);  // due at once (the last call's now)
+  EXPECT_SENT(advance(0ms), ours_data(kIss + 1, kIrs + 1, 32768, 1248, false),
+              ours_data(kIss + 1249, kIrs + 1, 32768, 200, true));
+  EXPECT_EQ(conn().congestion().cwnd(), cwnd);
+  EXPECT_EQ(conn().congestion().ssthresh(), ssthresh);
+  EXPECT_EQ(conn().rtt().rto(), Duration(200ms));
+  EXPECT_EQ(conn().next_deadline(), now_ + 200ms);
+  EXPECT_EQ(conn().counters().tx_rto.value(), 0U);
+  EXPECT_EQ(conn().counters().tx_retransmits.value(), 2U);
   // A larger MTU is ignored (RFC 1191 §6.3: increases are found by probing, not reported).
   conn().on_path_mtu(1500);
   EXPECT_EQ(conn().send_buffer().config().smss, 1248U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1 + u32(kMss))).empty());
+  EXPECT_EQ(conn().next_deadline(), kNever);
+}
+
+// As Linux's tcp_simple_retransmit: only the segments longer than the new MSS are resent (each cut
+// to it); a segment that fits the smaller path got through and is left to its ACK.
+TEST_F(TcpTimers, PathMtuDropResendsOnlyTheSegmentsThatNoLongerFit) {
+  ASSERT_EQ(send(2 * kMss + 100), 2 * kMss + 100);
+  EXPECT_SENT(output(), ours_data(seg(0), kIrs + 1, 32768, kMss, false),
+              ours_data(seg(1), kIrs + 1, 32768, kMss, false),
+              ours_data(seg(2), kIrs + 1, 32768, 100, true));
+  conn().on_path_mtu(1300);
+  EXPECT_SENT(advance(1ms), ours_data(seg(0), kIrs + 1, 32768, 1248, false),
+              ours_data(seg(0) + 1248, kIrs + 1, 32768, 200, false),
+              ours_data(seg(1), kIrs + 1, 32768, 1248, false),
+              ours_data(seg(1) + 1248, kIrs + 1, 32768, 200, false));
+  EXPECT_EQ(conn().counters().tx_retransmits.value(), 4U);
+  EXPECT_EQ(conn().counters().tx_rto.value(), 0U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, seg(2) + 100)).empty());
+  conn().set_no_delay(true);
+  ASSERT_EQ(send(2000), 2000U);
+  EXPECT_SENT(output(), ours_data(seg(2) + 100, kIrs + 1, 32768, 1248, false),
+              ours_data(seg(2) + 1348, kIrs + 1, 32768, 752, true));
 }
 
 }  // namespace
