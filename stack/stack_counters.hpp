@@ -121,7 +121,8 @@ struct TcpCounters {
   Counter tx_segments, tx_no_route;
   Counter active_opens, passive_opens;
   Counter listen_drops;        // SYNs dropped: the accept queue was full (Linux: ListenDrops)
-  Counter listen_overflows;    // handshakes completed with the accept queue full: reset
+  Counter listen_overflows;    // handshake-completing ACKs dropped: the accept queue was full
+                               // (Linux: ListenOverflows)
   Counter no_slot;             // SYNs without a free connection slot (and no cookies)
   Counter syn_cookies_sent;    // RFC 4987 §3.6
   Counter syn_cookies_ok;      // final ACKs whose cookie checked out: a connection made

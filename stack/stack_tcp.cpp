@@ -68,7 +68,17 @@ void Stack::receive_tcp(InterfaceId iface, const wire::Ipv4Repr& ip, Bytes paylo
   const Bytes data = view.payload();
   const tcp::FourTuple tuple{ip.dst, seg.dst_port, ip.src, seg.src_port};
   if (const auto slot = tcp_find(tuple)) {
-    tcp_[*slot].conn->on_segment(seg, data, now);
+    TcpSlot& s = tcp_[*slot];
+    tcp::Connection& conn = *s.conn;
+    // A passive open whose accept queue is full keeps its handshake open (Linux's default,
+    // tcp_abort_on_overflow = 0): the connection drops the completing ACK, counted here.
+    const bool embryonic = s.embryonic && s.listener;
+    if (embryonic) {
+      const TcpListenerSlot& l = tcp_listeners_[*s.listener];
+      conn.set_accept_queue_full(l.accept_queue.size() >= accept_queue_limit(l));
+    }
+    conn.on_segment(seg, data, now);
+    if (embryonic && conn.take_handshake_held()) c.listen_overflows.inc();
     tcp_settle(*slot, now, sink, /*defer_ack=*/true);
     return;
   }
@@ -219,8 +229,10 @@ bool Stack::accept_syn_cookie(std::uint32_t index, const tcp::FourTuple& tuple,
   TcpListenerSlot& l = tcp_listeners_[index];
   const auto slot = l.accept_queue.size() < accept_queue_limit(l) ? tcp_free_slot() : std::nullopt;
   if (!slot) {
+    // As Linux (cookie_v4_check finds the accept queue full, tcp_v4_do_rcv discards): the ACK
+    // is dropped, no RST; the peer's next segment, while the cookie is still good, may find room.
     c.listen_overflows.inc();
-    return true;  // dropped: the peer's retransmission may find room
+    return true;
   }
   const auto& cfg = config_.tcp;
   tcp::LocalOptions local;
@@ -400,6 +412,8 @@ void Stack::tcp_settle(std::uint32_t index, Instant now, FrameSink& sink, bool d
     TcpListenerSlot& l = tcp_listeners_[*s.listener];
     if (l.syn_queued > 0) --l.syn_queued;
     if (conn.synchronized() && conn.state() != tcp::State::Closed) {
+      // receive_tcp held the handshake while the queue was full (set_accept_queue_full), so
+      // there is room; were there none, the connection would be reset rather than lost.
       if (l.accept_queue.size() < accept_queue_limit(l)) {
         l.accept_queue.push_back(index);
         s.in_accept_queue = true;

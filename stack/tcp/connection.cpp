@@ -233,9 +233,16 @@ void Connection::on_path_mtu(std::size_t mtu) {
   if (mtu >= mtu_ || mtu < 68) return;
   mtu_ = mtu;
   send_.set_smss(effective_mss());
-  // RFC 1191 §6.5: what was sent too large is retransmitted at once, smaller.
-  if (send_.in_flight() > 0 && synchronized()) {
-    rto_at_ = last_now_;
+  // RFC 1191 §6.5: what was sent too large is retransmitted at once, smaller. As Linux's
+  // tcp_simple_retransmit, that is not congestion (RFC 8201 §5.4 likewise): no back-off of the
+  // RTO, cwnd and ssthresh left alone; only the segments larger than the new MSS go again, within
+  // cwnd (send_queue). As Linux's CA_Loss with high_seq = SND.NXT, the old flight starts no fast
+  // recovery. A timeout already going back N resends everything at the new size anyway.
+  if (send_.in_flight() > 0 && synchronized() && !rto_retransmit_) {
+    pmtu_retransmit_ = true;
+    pmtu_next_ = pmtu_end_ = send_.una();
+    if (!rto_recover_) rto_recover_ = send_.nxt();
+    output_due_ = true;
   }
 }
 
@@ -665,6 +672,14 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
       rst_reply_pending_ = true;
       return false;
     }
+    if (accept_queue_full_) {
+      // No room in the listener's accept queue: as Linux's tcp_check_req with
+      // tcp_abort_on_overflow = 0, the ACK (and any data on it) is dropped and the connection
+      // stays in SYN-RECEIVED; its timer keeps retransmitting the SYN-ACK (RFC 9293 §3.8.1), so
+      // the peer acknowledges again, and the handshake completes once the user made room.
+      handshake_held_ = true;
+      return false;
+    }
     syn_acked_ = true;
     syn_pending_ = false;
     handshake_rtt(seg, now);
@@ -689,6 +704,9 @@ bool Connection::process_ack(const wire::TcpRepr& seg, std::size_t payload_len, 
     return false;
   }
   if (ack < una) return true;  // "If the ACK is a duplicate (SEG.ACK < SND.UNA), it can be ignored"
+  // RFC 1122 §4.2.2.17: the peer answers; the zero-window probes it leaves unanswered count
+  // again from zero (as Linux's tcp_ack clears icsk_probes_out).
+  persist_probes_ = 0;
 
   // Our FIN takes a sequence number but no byte of the send buffer.
   const bool acks_fin = fin_sent_ && ack == fin_seq_ + 1;
@@ -934,13 +952,34 @@ void Connection::poll(Instant now) {
   }
   if (persist_at_ <= now) {
     persist_at_ = kNever;
+    // RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1: the connection stays open as long as the peer
+    // answers the probes; as Linux's tcp_probe_timer, after max_retries probes in a row left
+    // unanswered, or once the user timeout has passed since the first probe of this stall, the
+    // peer is taken for dead (timed_out, as giving up on retransmissions).
+    if (persist_since_ == kNever) {
+      persist_since_ = now;
+    } else if (config_.user_timeout.count() > 0 && now - persist_since_ >= config_.user_timeout) {
+      time_out();
+      return;
+    }
+    if (persist_probes_ >= config_.max_retries) {
+      time_out();
+      return;
+    }
     probe_pending_ = true;
     counters_.tx_zero_window_probes.inc();
     ++persist_backoff_;
+    ++persist_probes_;
   }
   if (keepalive_at_ <= now) {
     keepalive_at_ = kNever;
-    if (config_.keep_alive.enabled && synchronized()) {
+    if (config_.keep_alive.enabled && synchronized() &&
+        (outstanding() > 0 || send_.unsent() > 0 || (fin_queued_ && !fin_sent_))) {
+      // RFC 1122 §4.2.3.6: keep-alives are for an idle connection. With data (or the FIN) in
+      // flight or waiting to go, the retransmission or persist timer watches the peer; as
+      // Linux's tcp_keepalive_timer (packets_out or a send queue), look again after `idle`.
+      keepalive_at_ = now + config_.keep_alive.idle;
+    } else if (config_.keep_alive.enabled && synchronized()) {
       // RFC 1122 §4.2.3.6: after `probes` unanswered probes the connection is dead.
       if (keepalive_probes_ >= config_.keep_alive.probes) {
         time_out();
@@ -991,6 +1030,7 @@ void Connection::on_retransmit_timer(Instant /*now*/) {
   // pace the loss window allows.
   rto_next_ = send_.una();
   rto_retransmit_ = true;
+  pmtu_retransmit_ = false;  // going back N resends all at the new MSS
   if (fin_sent_ && send_.una() == fin_seq_) fin_resend_ = true;
   rtt_.back_off();
   output_due_ = true;
@@ -1293,6 +1333,32 @@ bool Connection::send_queue(SegmentSink& sink, Instant now) {
     rto_retransmit_ = false;
   }
 
+  // After the path MTU fell (on_path_mtu): each segment sent larger than the MSS now is resent
+  // in pieces of it, oldest first, within cwnd (pipe: what lies below the one being resent), as
+  // Linux's tcp_simple_retransmit and tcp_xmit_retransmit_queue. Resending the segment at
+  // SND.UNA restarts the timer at the RTO as it is (RFC 6298 §5.3), not backed off.
+  if (pmtu_retransmit_) {
+    for (;;) {
+      if (pmtu_next_ < send_.una()) pmtu_next_ = send_.una();
+      if (pmtu_next_ >= pmtu_end_) {
+        const auto next = send_.next_longer_than(pmtu_next_, mss);
+        if (!next) {
+          pmtu_retransmit_ = false;
+          break;
+        }
+        pmtu_next_ = next->first;
+        pmtu_end_ = next->second;
+      }
+      const auto pipe = static_cast<std::size_t>(pmtu_next_ - send_.una());
+      if (pipe + mss > cc_.cwnd() && pipe > 0) break;
+      const bool head = pmtu_next_ == send_.una();
+      const std::size_t len = std::min(mss, static_cast<std::size_t>(pmtu_end_ - pmtu_next_));
+      pmtu_next_ += static_cast<std::uint32_t>(send_range(pmtu_next_, len, true));
+      if (head) arm_rto(now);
+    }
+    if (pmtu_retransmit_) return sent;
+  }
+
   // RFC 6675 §5 (C): during SACK recovery, NextSeg() while cwnd - pipe >= 1 SMSS.
   if (negotiated_.sack && send_.in_recovery()) {
     while (send_.pipe() + mss <= cc_.cwnd()) {
@@ -1372,7 +1438,11 @@ void Connection::arm_persist(Instant now) {
   const bool stalled =
       synchronized() && send_.unsent() > 0 && outstanding() == 0 && rto_at_ == kNever;
   if (!stalled) {
+    // The stall is over (the window opened, or data or the FIN is out and the retransmission
+    // timer covers it): the next one counts its probes afresh.
     persist_at_ = kNever;
+    persist_probes_ = 0;
+    persist_since_ = kNever;
     return;
   }
   if (persist_at_ != kNever) return;
@@ -1380,6 +1450,11 @@ void Connection::arm_persist(Instant now) {
   for (unsigned i = 0; i < persist_backoff_ && d < rtt_.config().max_rto; ++i)
     d *= 2;
   persist_at_ = now + std::min(d, rtt_.config().max_rto);
+  // As Linux's tcp_clamp_probe0_to_user_timeout: the probe timer fires no later than the user
+  // timeout, counted from the first probe.
+  if (config_.user_timeout.count() > 0 && persist_since_ != kNever) {
+    persist_at_ = std::min(persist_at_, std::max(now, persist_since_ + config_.user_timeout));
+  }
 }
 
 }  // namespace tapir::tcp

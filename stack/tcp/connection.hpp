@@ -90,10 +90,12 @@ struct ConnectionConfig {
   unsigned syn_retries = 6;
   unsigned synack_retries = 5;
   // RFC 9293 §3.8.3 R2 / RFC 1122 §4.2.3.5: retransmissions of data before the connection is
-  // dropped (Linux's tcp_retries2).
+  // dropped (Linux's tcp_retries2); also the zero-window probes in a row the peer may leave
+  // unanswered (Linux's tcp_probe_timer uses tcp_retries2 too).
   unsigned max_retries = 15;
   // RFC 9293 §3.8.3 / RFC 5482: the user timeout, how long data may stay unacknowledged before
-  // the connection is aborted; zero: off (max_retries alone decides).
+  // the connection is aborted, or a zero window stay shut from the first probe on (as Linux);
+  // zero: off (max_retries alone decides).
   Duration user_timeout{0};
   // An orphaned connection (closed by the user) waits at most this long in FIN-WAIT-2 for the
   // peer's FIN (Linux's tcp_fin_timeout).
@@ -220,6 +222,16 @@ class Connection {
   void orphan(Instant now);
   bool orphaned() const { return orphaned_; }
 
+  // Set by the owner before on_segment() of a passive open: its listener's accept queue is full.
+  // Then the ACK that would complete the handshake in SYN-RECEIVED is dropped (with any data on
+  // it) and the connection stays half-open, its SYN-ACK retransmitted on the timer, so the
+  // peer's next ACK or data completes it once there is room -- as Linux with
+  // tcp_abort_on_overflow = 0 (tcp_check_req). When the SYN-ACK retries run out the connection
+  // closes without a RST, as Linux drops the request.
+  void set_accept_queue_full(bool full) { accept_queue_full_ = full; }
+  // Whether on_segment() dropped such an ACK since the last call (the owner counts it).
+  bool take_handshake_held() { return std::exchange(handshake_held_, false); }
+
   // Options the user may change at any time.
   void set_no_delay(bool on) { config_.no_delay = on; }
   void set_keep_alive(const KeepAliveConfig& ka, Instant now);
@@ -322,6 +334,8 @@ class Connection {
   FourTuple tuple_;
   std::size_t mtu_ = 1500;
   bool orphaned_ = false;
+  bool accept_queue_full_ = false;  // set_accept_queue_full
+  bool handshake_held_ = false;     // a handshake-completing ACK was dropped for it
   std::uint8_t events_ = 0;
   std::error_code error_;
   std::error_code soft_error_;
@@ -376,6 +390,11 @@ class Connection {
   bool rto_retransmit_ = false;              // the timer fired: resend from SND.UNA (go back N)
   bool rto_repeated_ = false;                // the timer already resent the segment at SND.UNA
   wire::SeqNum rto_next_{};                  // where going back N has reached
+  // The path MTU fell (on_path_mtu): the segments sent larger than the new MSS are resent, cut
+  // to it, from pmtu_next_; pmtu_end_ ends the one being resent.
+  bool pmtu_retransmit_ = false;
+  wire::SeqNum pmtu_next_{};
+  wire::SeqNum pmtu_end_{};
 
   // Timers (kNever when off).
   Instant rto_at_ = kNever;
@@ -390,6 +409,10 @@ class Connection {
   Instant last_recv_{};
   unsigned retries_ = 0;  // timer expiries since the last progress
   unsigned persist_backoff_ = 0;
+  // Zero-window probes sent since the peer last acknowledged anything (Linux's
+  // icsk_probes_out), and when the first probe of this stall went (icsk_probes_tstamp).
+  unsigned persist_probes_ = 0;
+  Instant persist_since_ = kNever;
   unsigned keepalive_probes_ = 0;
   Instant last_now_{};
 

@@ -367,6 +367,16 @@ SeqNum SendBuffer::on_rto() {
   return nxt_;
 }
 
+std::optional<std::pair<SeqNum, SeqNum>> SendBuffer::next_longer_than(SeqNum from,
+                                                                      std::size_t len) const {
+  if (from < una_) from = una_;
+  for (std::size_t i = find(from); i < count_; ++i) {
+    const Segment& s = segs_[i];
+    if (!s.sacked && len_of(s) > len) return std::make_pair(seq_max(s.start, from), s.end);
+  }
+  return std::nullopt;
+}
+
 std::optional<SeqNum> SendBuffer::highest_sacked() const {
   for (std::size_t i = count_; i-- > 0;) {
     if (segs_[i].sacked) return segs_[i].end;

@@ -41,6 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <gsl/span>
@@ -210,6 +211,12 @@ class SendBuffer {
   // return value is that point (nxt()), which the connection MUST preserve: no new recovery until
   // una reaches it. RTT records (retransmitted flags) are kept.
   wire::SeqNum on_rto();
+
+  // The first record at or after `from` (from >= una) that is not SACKed and is longer than
+  // `len`, as [start, end) with start clipped to from; none if there is none. After the path MTU
+  // fell, those are the segments sent too large for it (Linux's tcp_simple_retransmit).
+  std::optional<std::pair<wire::SeqNum, wire::SeqNum>> next_longer_than(wire::SeqNum from,
+                                                                        std::size_t len) const;
 
   // HighRxt + 1: one past the highest byte retransmitted in this recovery, at least una.
   wire::SeqNum high_rxt() const { return seq_max(high_rxt_, una_); }

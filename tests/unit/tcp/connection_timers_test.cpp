@@ -168,6 +168,88 @@ TEST_F(TcpTimers, ZeroWindowIsProbedWithBackoffWhileTheConnectionStaysOpen) {
   EXPECT_EQ(conn().next_deadline(), now_ + 200ms);
 }
 
+// RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1: the connection stays open only as long as the peer
+// answers the probes. As Linux's tcp_probe_timer, max_retries (15, tcp_retries2) probes in a row
+// left unanswered mean the peer is dead: the next expiry gives up as the retransmission timer
+// does -- timed_out, and a RST <SEQ=SND.NXT><ACK=RCV.NXT>.
+TEST_F(TcpTimers, UnansweredZeroWindowProbesGiveUpAfterMaxRetries) {
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  Instant armed = now_;
+  Duration backoff = 200ms;
+  for (int i = 0; i < 15; ++i) {
+    EXPECT_EQ(conn().next_deadline(), armed + backoff) << i;
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+    armed = now_;
+    backoff = std::min<Duration>(2 * backoff, 120s);
+  }
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_EQ(conn().next_deadline(), armed + 120s);
+  EXPECT_SENT(fire(), with_rst(ours(kIss + 1001, kIrs + 1, 0)));
+  EXPECT_EQ(conn().state(), State::Closed);
+  EXPECT_EQ(conn().error(), std::make_error_code(std::errc::timed_out));
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 15U);
+  EXPECT_EQ(conn().counters().timeouts.value(), 1U);
+}
+
+// RFC 1122 §4.2.2.17: only probes in a row left unanswered count; any ACK from the peer (here one
+// still showing a zero window) starts the count again, as Linux's tcp_ack clears
+// icsk_probes_out. The back-off is not reset by it (only by a window that opens).
+TEST_F(TcpTimers, AnAnsweredZeroWindowProbeStartsTheCountAgain) {
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  for (int i = 0; i < 10; ++i)
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+  now_ += 1ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  for (int i = 0; i < 15; ++i)
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_SENT(fire(), with_rst(ours(kIss + 1001, kIrs + 1, 0)));
+  EXPECT_EQ(conn().error(), std::make_error_code(std::errc::timed_out));
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 25U);
+}
+
+// RFC 9293 §3.8.3 / RFC 5482 with a zero window: as Linux (tcp_probe_timer,
+// tcp_clamp_probe0_to_user_timeout), the user timeout counts from the first probe of the stall,
+// answered or not, and the probe timer fires no later than it: probes at 0, 0.4, 1.2 and 2.8 s
+// after the first, then the give-up at 5 s (the next probe would have come at 6 s).
+TEST_F(TcpTimers, UserTimeoutBoundsAZeroWindowFromTheFirstProbe) {
+  ConnectionConfig c = harness_config();
+  c.user_timeout = 5s;
+  make(c);
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768));
+  const Instant first = now_;
+  for (int i = 0; i < 3; ++i) {
+    now_ += 1ms;
+    EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty()) << i;
+    EXPECT_SENT(fire(), ours(kIss + 1000, kIrs + 1, 32768)) << i;
+  }
+  EXPECT_EQ(now_, first + 2800ms);
+  now_ += 1ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  EXPECT_EQ(conn().next_deadline(), first + 5s);
+  EXPECT_SENT(fire(), with_rst(ours(kIss + 1001, kIrs + 1, 0)));
+  EXPECT_EQ(conn().state(), State::Closed);
+  EXPECT_EQ(conn().error(), std::make_error_code(std::errc::timed_out));
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 4U);
+}
+
 // RFC 1122 §4.2.3.6: keep-alive is off unless asked for; on, an idle connection is probed after
 // `idle`, then every `interval`; after `probes` unanswered probes it is dead: timed_out, with a
 // RST (as Linux's tcp_keepalive_timer). The probe is Linux's: <SEQ=SND.UNA-1>, no data.
@@ -201,18 +283,109 @@ TEST_F(TcpTimers, AnsweredKeepAliveRestartsTheIdleTimer) {
   EXPECT_EQ(conn().state(), State::Closed);
 }
 
-// RFC 1191 / RFC 9293 §3.7.2: when the path MTU falls, segments shrink to it (1300 - 40 - 12) and
-// what was sent too large goes again at once, smaller.
-TEST_F(TcpTimers, PathMtuDropResendsSmallerAtOnce) {
+// RFC 1122 §4.2.3.6: keep-alives probe an idle connection only. With data unacknowledged the
+// retransmission timer watches the peer (RFC 6298 §5: 0.2, 0.6, 1.4, 3.0, 6.2 s ...): as Linux's
+// tcp_keepalive_timer, the keep-alive timer then only looks again after `idle`, and sends
+// nothing. Once everything is acknowledged the connection is idle and is probed after `idle`.
+TEST_F(TcpTimers, KeepAliveWaitsWhileDataIsUnacknowledged) {
+  conn().set_keep_alive(KeepAliveConfig{true, 1s, 1s, 2}, now_);
+  ASSERT_EQ(send(100), 100U);
+  EXPECT_SENT(output(), ours_data(kIss + 1, kIrs + 1, 32768, 100, true));
+  const Instant sent_at = now_;
+  int retransmissions = 0;
+  for (int i = 0; i < 100 && now_ < sent_at + 10s && conn().state() == State::Established; ++i) {
+    // The keep-alive timer's expiries (every second) send nothing; the others resend the data.
+    const auto out = fire();
+    if (out.empty()) continue;
+    ++retransmissions;
+    EXPECT_SENT(out, ours_data(kIss + 1, kIrs + 1, 32768, 100, true)) << (now_ - sent_at).count();
+  }
+  EXPECT_EQ(retransmissions, 5);
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_EQ(conn().counters().tx_keepalives.value(), 0U);
+  EXPECT_EQ(conn().counters().tx_retransmits.value(), 5U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 101)).empty());
+  EXPECT_EQ(conn().next_deadline(), now_ + 1s);
+  EXPECT_SENT(fire(), ours(kIss + 100, kIrs + 1, 32768));
+  EXPECT_EQ(conn().counters().tx_keepalives.value(), 1U);
+}
+
+// RFC 1122 §4.2.3.6 with data waiting behind a zero window: the persist timer probes it (RFC 9293
+// §3.8.6.1), and keep-alives are not sent beside the probes, nor do they time the connection out
+// while the peer answers them.
+TEST_F(TcpTimers, KeepAliveWaitsWhileDataWaitsForTheWindow) {
+  conn().set_keep_alive(KeepAliveConfig{true, 1s, 1s, 2}, now_);
+  ASSERT_EQ(send(1000), 1000U);
+  EXPECT_EQ(output().size(), 1U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  ASSERT_EQ(send(1000, 1000), 1000U);
+  EXPECT_TRUE(output().empty());
+  const Instant stalled_at = now_;
+  for (int i = 0; i < 200 && now_ < stalled_at + 60s && conn().state() == State::Established; ++i) {
+    const auto out = fire();
+    if (out.empty()) continue;  // the keep-alive timer, looking again
+    EXPECT_SENT(out, ours(kIss + 1000, kIrs + 1, 32768));
+    now_ += 1ms;
+    EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1001, 0)).empty());
+  }
+  EXPECT_EQ(conn().state(), State::Established);
+  EXPECT_EQ(conn().counters().tx_keepalives.value(), 0U);
+  // Probes at 0.2, 0.6, 1.4, 3.0, 6.2, 12.6, 25.4 and 51.0 s (and answered).
+  EXPECT_EQ(conn().counters().tx_zero_window_probes.value(), 8U);
+}
+
+// RFC 1191 §6.5 / RFC 9293 §3.7.2: when the path MTU falls, segments shrink to it (1300 - 40 -
+// 12 = 1248) and what was sent too large goes again at once, smaller. RFC 1191 §6.4 / RFC 8201
+// §5.4: that is not congestion; as Linux's tcp_simple_retransmit, no timeout is taken (no RTO
+// back-off, tx_rto untouched), cwnd and ssthresh stay, and the timer restarts at the RTO as it
+// was (RFC 6298 §5.3).
+TEST_F(TcpTimers, PathMtuDropResendsSmallerAtOnceWithoutACongestionResponse) {
   ASSERT_EQ(send(kMss), kMss);
   EXPECT_EQ(output().size(), 1U);
+  const std::size_t cwnd = conn().congestion().cwnd();
+  const std::size_t ssthresh = conn().congestion().ssthresh();
+  now_ += 5ms;
   conn().on_path_mtu(1300);
   EXPECT_EQ(conn().send_buffer().config().smss, 1248U);
-  EXPECT_EQ(conn().next_deadline(), now_);
-  EXPECT_SENT(advance(0ms), ours_data(kIss + 1, kIrs + 1, 32768, 1248, false));
+  EXPECT_EQ(conn().next_deadline(), now_ - 5ms);  // due at once (the last call's now)
+  EXPECT_SENT(advance(0ms), ours_data(kIss + 1, kIrs + 1, 32768, 1248, false),
+              ours_data(kIss + 1249, kIrs + 1, 32768, 200, true));
+  EXPECT_EQ(conn().congestion().cwnd(), cwnd);
+  EXPECT_EQ(conn().congestion().ssthresh(), ssthresh);
+  EXPECT_EQ(conn().rtt().rto(), Duration(200ms));
+  EXPECT_EQ(conn().next_deadline(), now_ + 200ms);
+  EXPECT_EQ(conn().counters().tx_rto.value(), 0U);
+  EXPECT_EQ(conn().counters().tx_retransmits.value(), 2U);
   // A larger MTU is ignored (RFC 1191 §6.3: increases are found by probing, not reported).
   conn().on_path_mtu(1500);
   EXPECT_EQ(conn().send_buffer().config().smss, 1248U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, kIss + 1 + u32(kMss))).empty());
+  EXPECT_EQ(conn().next_deadline(), kNever);
+}
+
+// As Linux's tcp_simple_retransmit: only the segments longer than the new MSS are resent (each cut
+// to it); a segment that fits the smaller path got through and is left to its ACK.
+TEST_F(TcpTimers, PathMtuDropResendsOnlyTheSegmentsThatNoLongerFit) {
+  ASSERT_EQ(send(2 * kMss + 100), 2 * kMss + 100);
+  EXPECT_SENT(output(), ours_data(seg(0), kIrs + 1, 32768, kMss, false),
+              ours_data(seg(1), kIrs + 1, 32768, kMss, false),
+              ours_data(seg(2), kIrs + 1, 32768, 100, true));
+  conn().on_path_mtu(1300);
+  EXPECT_SENT(advance(1ms), ours_data(seg(0), kIrs + 1, 32768, 1248, false),
+              ours_data(seg(0) + 1248, kIrs + 1, 32768, 200, false),
+              ours_data(seg(1), kIrs + 1, 32768, 1248, false),
+              ours_data(seg(1) + 1248, kIrs + 1, 32768, 200, false));
+  EXPECT_EQ(conn().counters().tx_retransmits.value(), 4U);
+  EXPECT_EQ(conn().counters().tx_rto.value(), 0U);
+  now_ += 10ms;
+  EXPECT_TRUE(receive(peer(kIrs + 1, seg(2) + 100)).empty());
+  conn().set_no_delay(true);
+  ASSERT_EQ(send(2000), 2000U);
+  EXPECT_SENT(output(), ours_data(seg(2) + 100, kIrs + 1, 32768, 1248, false),
+              ours_data(seg(2) + 1348, kIrs + 1, 32768, 752, true));
 }
 
 }  // namespace
