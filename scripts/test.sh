@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, builds the normal and the sanitizer
 # (ASan + UBSan) builds and runs every ctest test in each, builds the libFuzzer targets with
-# clang and runs each for a bounded time, then prints one summary line. Run as root so the
-# network-namespace tests run (they report SKIP otherwise). Exit status 0 only if all passed.
+# clang and runs each for a bounded time (two at a time on two cores), checks clang's warnings
+# on drivers/ and apps/ (scripts/clang_check.sh), then prints one summary line. Run as root so
+# the network-namespace tests run (they report SKIP otherwise). Exit status 0 only if all passed.
 #   scripts/test.sh            everything
 #   FUZZ_SECONDS=5 scripts/test.sh   shorter fuzz runs
 set -uo pipefail
@@ -66,8 +67,16 @@ fi
 build default && run_ctest default
 build asan && run_ctest asan
 
-echo "=== test: fuzz (${fuzz_seconds}s per target)"
 if build fuzz; then
+  # The fuzz build compiles only the fuzz targets; clang's warnings on the rest, parse-only.
+  echo "=== test: clang warnings (drivers, apps)"
+  if bash scripts/clang_check.sh build/fuzz; then
+    total_passed=$((total_passed + 1))
+  else
+    failures+=("clang-check")
+    total_failed=$((total_failed + 1))
+  fi
+  echo "=== test: fuzz (${fuzz_seconds}s per target)"
   # (Not `tee /dev/stderr`: when stdout and stderr are one log file, that reopens and truncates it.)
   bash scripts/fuzz.sh "$fuzz_seconds" build/fuzz >build/fuzz/fuzz-run.log 2>&1
   cat build/fuzz/fuzz-run.log
